@@ -1,0 +1,142 @@
+# ghost_hybrid build. `make` builds everything; `make test` and `make run`
+# first run scripts/setup.sh (root) so they work on a fresh machine.
+#
+#   bpf/*.bpf.c  --clang-->  build/bpf/*.bpf.o  --bpftool-->  skel/*.skel.h
+#   skel/vmlinux.h  from the guest kernel's BTF (or the host's, if the host
+#                   kernel has sched_ext)
+#   agent/{lib,sim,schedulers}/*.cc  -->  build/libghost_agent.a
+#   agent/kernel/*.cc (uses skeletons) -->  build/libghost_kernel.a
+#   agent/cli/*.cc  -->  ./ghost_hybrid
+#   tests/unit/*_test.cc   -->  build/tests/unit_tests     (no root, no guest)
+#   tests/guest/*_test.cc  -->  build/tests/guest_tests    (run in the guest)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+include kernel-patches/guest-kernel.env
+
+CACHE     ?= /var/cache/ghost_hybrid
+CLANG     ?= clang-19
+CXX       ?= g++
+BPFTOOL   ?= $(CACHE)/bpftool/usr/sbin/bpftool
+LIBBPF    ?= $(CACHE)/libbpf-$(LIBBPF_VERSION)
+BUILD     := build
+
+# vmlinux.h comes from the kernel the scheduler will load into: the host's
+# when it has sched_ext, otherwise the pinned guest kernel.
+ifneq ($(wildcard /sys/kernel/sched_ext),)
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+else
+VMLINUX_BTF ?= $(CACHE)/kernel/$(GUEST_KERNEL_RELEASE)/vmlinux
+endif
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 \
+	-Wall -Werror -Wno-missing-declarations \
+	-I$(LIBBPF)/include -Iskel -Ibpf
+CXXFLAGS ?= -O2 -g
+CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-I. -Ibpf -Iskel -I$(LIBBPF)/include -MMD -MP
+ABSL_LIBS := $(shell pkg-config --libs absl_flags absl_flags_parse absl_status \
+	absl_statusor absl_strings absl_str_format absl_time absl_synchronization 2>/dev/null)
+BPF_LIBS  := $(LIBBPF)/lib/libbpf.a -lelf -lz -lzstd
+LDLIBS    := $(ABSL_LIBS) -lpthread
+TEST_LIBS := -lgmock -lgtest_main -lgtest
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,skel/%.skel.h,$(BPF_SRCS))
+
+AGENT_SRCS := $(wildcard agent/lib/*.cc agent/sim/*.cc agent/schedulers/*.cc)
+AGENT_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(AGENT_SRCS))
+KERN_SRCS  := $(wildcard agent/kernel/*.cc)
+KERN_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(KERN_SRCS))
+CLI_SRCS   := $(wildcard agent/cli/*.cc)
+CLI_OBJS   := $(patsubst %.cc,$(BUILD)/%.o,$(CLI_SRCS))
+UNIT_SRCS  := $(wildcard tests/unit/*.cc)
+UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
+GUEST_SRCS := $(wildcard tests/guest/*.cc)
+GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
+
+.PHONY: all clean test run unit check-toolchain setup
+all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests
+
+setup:
+	$(Q)scripts/setup.sh
+
+check-toolchain:
+	@for f in $(BPFTOOL) $(LIBBPF)/lib/libbpf.a $(VMLINUX_BTF); do \
+	  [ -e $$f ] || { echo "make: $$f is missing: run 'sudo scripts/setup.sh' first (or 'make test', which does)." >&2; exit 1; }; \
+	done
+	@command -v $(CLANG) >/dev/null || { echo "make: $(CLANG) not found: run 'sudo scripts/setup.sh'." >&2; exit 1; }
+
+# ---------------------------------------------------------------- BPF side
+skel/vmlinux.h: | check-toolchain
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p skel
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/intf.h $(wildcard bpf/*.bpf.h) skel/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# ---------------------------------------------------------------- C++ side
+$(BUILD)/%.o: %.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# Objects that include skeletons wait for them.
+$(KERN_OBJS) $(CLI_OBJS) $(GUEST_OBJS): $(SKELS)
+
+$(BUILD)/libghost_agent.a: $(AGENT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libghost_kernel.a: $(KERN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+ghost_hybrid: $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) -o $@ $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/libghost_agent.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -o $@ $(UNIT_OBJS) $(BUILD)/libghost_agent.a $(TEST_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/guest_tests: $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -o $@ $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(TEST_LIBS) $(LDLIBS)
+
+unit: $(BUILD)/tests/unit_tests
+	$(BUILD)/tests/unit_tests
+
+# ------------------------------------------------------------ entry points
+test: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/run-tests.sh
+
+run: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo.sh
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(BUILD) ghost_hybrid skel/*.h
+
+-include $(AGENT_OBJS:.o=.d) $(KERN_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(GUEST_OBJS:.o=.d)

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Installs and fetches everything ghost_hybrid needs to build and to run its
+# guest tests. Idempotent, non-interactive, safe to rerun; needs root.
+#
+#   1. bookworm packages (compilers, libraries, QEMU, test tools) via apt;
+#   2. into the cache (outside git, $GHOST_HYBRID_CACHE, default
+#      /var/cache/ghost_hybrid), WITHOUT installing anything from another
+#      suite: bpftool 7.5 (bookworm-backports), libbpf 1.5 built static from
+#      Debian's trixie source, and the pinned sched_ext guest kernel
+#      (trixie-backports), each checked against its pinned SHA-256.
+#
+# Packages of other suites are only downloaded through a private apt list
+# directory and unpacked with dpkg-deb -x into the cache: the system's apt
+# sources and installed packages never see them.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../kernel-patches/guest-kernel.env
+. "$here/kernel-patches/guest-kernel.env"
+cache=${GHOST_HYBRID_CACHE:-/var/cache/ghost_hybrid}
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (try: sudo $0)."
+command -v apt-get >/dev/null || die "apt-get not found: this script supports Debian 12 (bookworm) only."
+
+# --- 1. bookworm packages -------------------------------------------------
+debs=(make g++ pkg-config clang-19 llvm-19 libelf-dev zlib1g-dev libzstd-dev
+      libcap2 libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
+      nlohmann-json3-dev qemu-system-x86 busybox-static cpio zstd rt-tests
+      python3 ca-certificates)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' \
+    || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing bookworm packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed: check network access to deb.debian.org."
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install of ${missing[*]} failed."
+else
+  say "bookworm packages: all present"
+fi
+[ -x /usr/lib/qemu/virtiofsd ] || die "/usr/lib/qemu/virtiofsd missing: qemu-system-x86 (bookworm, 7.2) should provide it."
+
+# --- 2. private apt view of other suites (download only) ------------------
+apt_dir=$cache/apt
+apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
+          -o Dir::Etc::sourceparts=/dev/null
+          -o "Dir::State::Lists=$apt_dir/lists"
+          -o "Dir::Cache=$apt_dir/cache"
+          -o APT::Sandbox::User=root -q=2)
+apt_ready=0
+private_apt() {
+  [ $apt_ready -eq 1 ] && return
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/dl"
+  cat >"$apt_dir/sources.list" <<EOF
+deb http://deb.debian.org/debian $GUEST_KERNEL_SUITE main
+deb http://deb.debian.org/debian $BPFTOOL_SUITE main
+deb-src http://deb.debian.org/debian $LIBBPF_SRC_SUITE main
+EOF
+  say "refreshing private package lists ($GUEST_KERNEL_SUITE, $BPFTOOL_SUITE, $LIBBPF_SRC_SUITE sources)"
+  apt-get "${apt_opts[@]}" update || die "cannot read Debian's package lists for $GUEST_KERNEL_SUITE/$BPFTOOL_SUITE."
+  apt_ready=1
+}
+
+# fetch_deb PKG VERSION SHA256: sets $deb to the verified .deb in $apt_dir/dl
+fetch_deb() {
+  local pkg=$1 ver=$2 sum=$3 f
+  f=$apt_dir/dl/${pkg}_${ver//:/%3a}_amd64.deb
+  if [ ! -f "$f" ] || ! echo "$sum  $f" | sha256sum -c --status; then
+    private_apt
+    (cd "$apt_dir/dl" && apt-get "${apt_opts[@]}" download "$pkg=$ver") \
+      || die "cannot download $pkg=$ver: it may have left the archive; pick a newer one with CONFIG_SCHED_CLASS_EXT=y and update kernel-patches/guest-kernel.env."
+  fi
+  echo "$sum  $f" | sha256sum -c --status \
+    || die "SHA-256 mismatch for $f (expected $sum): refusing to use it."
+  deb=$f
+}
+
+# --- 3. bpftool -----------------------------------------------------------
+bpftool=$cache/bpftool/usr/sbin/bpftool
+if [ ! -x "$bpftool" ]; then
+  fetch_deb bpftool "$BPFTOOL_PKG_VERSION" "$BPFTOOL_PKG_SHA256"
+  rm -rf "$cache/bpftool"; dpkg-deb -x "$deb" "$cache/bpftool"
+fi
+"$bpftool" version >/dev/null 2>&1 || die "$bpftool does not run (missing libcap2 or libelf1?)."
+say "bpftool: $("$bpftool" version | head -1)"
+
+# --- 4. libbpf (static, headers) ------------------------------------------
+libbpf=$cache/libbpf-$LIBBPF_VERSION
+if [ ! -f "$libbpf/lib/libbpf.a" ]; then
+  tarball=$apt_dir/dl/libbpf_$LIBBPF_VERSION.orig.tar.gz
+  if [ ! -f "$tarball" ] || ! echo "$LIBBPF_ORIG_SHA256  $tarball" | sha256sum -c --status; then
+    private_apt
+    (cd "$apt_dir/dl" && apt-get "${apt_opts[@]}" source --download-only "libbpf=$(
+        apt-cache "${apt_opts[@]}" showsrc libbpf | awk -v v="$LIBBPF_VERSION" \
+          '$1=="Version:" && index($2, v"-")==1 {print $2; exit}')") \
+      || die "cannot download libbpf $LIBBPF_VERSION source from $LIBBPF_SRC_SUITE."
+  fi
+  echo "$LIBBPF_ORIG_SHA256  $tarball" | sha256sum -c --status \
+    || die "SHA-256 mismatch for $tarball: refusing to build it."
+  say "building libbpf $LIBBPF_VERSION (static)"
+  src=$(mktemp -d); tar -xzf "$tarball" -C "$src" --strip-components=1
+  make -s -C "$src/src" BUILD_STATIC_ONLY=1 OBJDIR="$src/obj" DESTDIR="$libbpf" \
+       PREFIX= LIBDIR=/lib INCLUDEDIR=/include install >/dev/null \
+    || die "building libbpf $LIBBPF_VERSION failed (need libelf-dev, zlib1g-dev)."
+  rm -rf "$src"
+fi
+say "libbpf: $libbpf/lib/libbpf.a"
+
+# --- 5. guest kernel ------------------------------------------------------
+kdir=$cache/kernel/$GUEST_KERNEL_RELEASE
+if [ ! -f "$kdir/vmlinux" ] || [ ! -f "$kdir/config" ]; then
+  fetch_deb "$GUEST_KERNEL_PKG" "$GUEST_KERNEL_PKG_VERSION" "$GUEST_KERNEL_PKG_SHA256"; kdeb=$deb
+  fetch_deb "$GUEST_BASE_PKG" "$GUEST_KERNEL_PKG_VERSION" "$GUEST_BASE_PKG_SHA256"; bdeb=$deb
+  x=$(mktemp -d); dpkg-deb -x "$kdeb" "$x"; dpkg-deb -x "$bdeb" "$x"
+  m=$x/usr/lib/modules/$GUEST_KERNEL_RELEASE
+  grep -qx 'CONFIG_SCHED_CLASS_EXT=y' "$m/config" \
+    || die "$GUEST_KERNEL_PKG lacks CONFIG_SCHED_CLASS_EXT=y."
+  mkdir -p "$kdir"
+  cp "$m/vmlinuz" "$m/config" "$m/System.map" "$kdir/"
+  # The bzImage carries a zstd payload; its offset and length are in the
+  # x86 boot header (setup_sects at 0x1f1, payload_offset/length at 0x248).
+  # The last 4 bytes of the payload are the decompressed size, not zstd.
+  read -r off len < <(python3 - "$m/vmlinuz" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read(0x250)
+sects = d[0x1f1] or 4
+po, pl = struct.unpack_from('<II', d, 0x248)
+print((sects + 1) * 512 + po, pl - 4)
+EOF
+)
+  dd if="$m/vmlinuz" iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none \
+    | zstd -dqf -o "$kdir/vmlinux.tmp" \
+    || die "cannot decompress the guest kernel's zstd payload."
+  mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
+  rm -rf "$x"
+fi
+say "guest kernel: $kdir/vmlinux ($GUEST_KERNEL_PKG $GUEST_KERNEL_PKG_VERSION)"
+say "done"
