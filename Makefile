@@ -11,6 +11,7 @@
 #   tests/guest/*_test.cc  -->  build/tests/guest_tests    (run in the guest)
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 include kernel-patches/guest-kernel.env

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * intf.h: the ghost_hybrid ABI, the ONE definition shared by the BPF
- * scheduler (bpf/*.bpf.c, compiled against vmlinux.h) and the C++ agent
+ * scheduler (bpf/ghost_hybrid.bpf.c, built against vmlinux.h) and the C++ agent
  * (agent/, compiled against <linux/types.h>). Every struct that crosses the
  * kernel/user boundary is defined here and nowhere else.
  *
@@ -310,11 +310,13 @@ enum gh_rq_op {
 	GH_RQ_OP_REMOVE = 3,
 };
 
-/* Context of the ping syscall program. */
-struct gh_ping_args {
-	__s32 cpu;		/* agent to wake */
-	__u32 make_global;	/* hand it the global role */
-	__s32 result;		/* out: 0 or -errno */
+/* Context of the agent programs gh_ping and gh_local_yield. */
+struct gh_agent_args {
+	__s32 cpu;		/* the agent's CPU */
+	__u32 make_global;	/* gh_ping: hand it the global role */
+	__u32 check_barrier;	/* gh_local_yield: park only if Aseq == ... */
+	__u32 agent_barrier;	/* ... this value */
+	__s32 result;		/* out: 0 or -errno (-ESTALE: Aseq moved) */
 	__u32 pad;
 };
 

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * agents.bpf.h: the special standing of agent threads.
+ *
+ * An agent thread is a SCHED_EXT task whose tid the loader wrote into
+ * agent_pid[cpu] before the thread switched class; it is pinned to that CPU.
+ *
+ * - Active agents run before anything else on their CPU: ops.enqueue puts
+ *   them at the head of the CPU's local DSQ and preempts the current task.
+ * - An inactive agent is parked: it cleared GH_SW_AGENT_ACTIVE (LocalYield,
+ *   gh_local_yield) and sleeps on its doorbell, a small ring buffer. It is
+ *   woken by a Ping (gh_ping) or by a message on its channel: both set
+ *   ACTIVE first and then ring the doorbell, so the agent, which re-checks
+ *   ACTIVE before sleeping, never misses a wakeup. Parked agents sleep
+ *   rather than wait in BPF custody, so the sched_ext watchdog never sees a
+ *   runnable agent that does not run.
+ * - When a higher class takes the global agent's CPU (ops.cpu_release),
+ *   the global role moves at once to the first available CPU of
+ *   global_successors[] (the agent's topology order: SMT sibling, L3, NUMA
+ *   node, any), whose agent is woken with GH_SW_AGENT_GLOBAL set; the old
+ *   agent finds it lost the role when it runs again and parks.
+ */
+#ifndef GHOST_HYBRID_AGENTS_BPF_H
+#define GHOST_HYBRID_AGENTS_BPF_H
+
+#include "common.bpf.h"
+
+struct doorbell_ring {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} doorbell_template SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, GH_MAX_CPUS);
+	__type(key, u32);
+	__array(values, struct doorbell_ring);
+} doorbells SEC(".maps");
+
+static __always_inline void doorbell_ring(s32 cpu)
+{
+	u32 idx = cpu;
+	u64 one = 1;
+	void *ring = bpf_map_lookup_elem(&doorbells, &idx);
+
+	if (ring)
+		bpf_ringbuf_output(ring, &one, sizeof(one), BPF_RB_FORCE_WAKEUP);
+}
+
+/* Makes @cpu's agent runnable if it is parked (Ping). */
+static void agent_wake(s32 cpu)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+	u32 old;
+
+	if (!asw || !agent_pid[cpu & (GH_MAX_CPUS - 1)])
+		return;
+	old = __sync_fetch_and_or(&asw->flags, GH_SW_AGENT_ACTIVE);
+	if (old & GH_SW_AGENT_ACTIVE)
+		return;
+	stat_inc(GH_STAT_AGENT_PINGS);
+	doorbell_ring(cpu);
+}
+
+/* ops.enqueue for an agent thread: run it next on its own CPU. */
+static __always_inline void agent_enqueue(struct task_struct *p,
+					  struct task_ctx *tctx, u64 enq_flags)
+{
+	s32 cpu = tctx->agent_cpu;
+
+	if (!cpu_valid(cpu))
+		cpu = scx_bpf_task_cpu(p);
+	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns,
+			   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
+}
+
+/*
+ * Moves the global role away from @cpu (held by a higher class) to the
+ * first usable successor. Returns the new global CPU or -1.
+ */
+static __always_inline s32 global_handoff(s32 cpu)
+{
+	struct gh_status_word *old_sw = agent_sw_of(cpu), *new_sw;
+	s32 next = -1, c;
+	u32 i;
+
+	if (cpu != READ_ONCE(global_cpu))
+		return -1;
+	for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
+		c = global_successors[i];
+		if (c < 0)
+			break;
+		if (c != cpu && cpu_in_enclave(c) && agent_pid[c & (GH_MAX_CPUS - 1)] &&
+		    !cpu_held[c & (GH_MAX_CPUS - 1)]) {
+			next = c;
+			break;
+		}
+	}
+	new_sw = agent_sw_of(next);
+	if (!new_sw)
+		return -1;
+	if (old_sw)
+		__sync_fetch_and_and(&old_sw->flags, ~GH_SW_AGENT_GLOBAL);
+	__sync_fetch_and_or(&new_sw->flags, GH_SW_AGENT_GLOBAL);
+	if (chan_agent[GH_DEFAULT_CHANNEL] == cpu)
+		chan_agent[GH_DEFAULT_CHANNEL] = next;
+	WRITE_ONCE(global_cpu, next);
+	stat_inc(GH_STAT_GLOBAL_HANDOFFS);
+	agent_wake(next);
+	return next;
+}
+
+/* Ping: wake @args->cpu's agent, optionally handing it the global role. */
+SEC("syscall")
+int gh_ping(struct gh_agent_args *args)
+{
+	struct gh_status_word *asw = agent_sw_of(args->cpu);
+	s32 old;
+
+	if (!asw || !cpu_in_enclave(args->cpu) || !agent_pid[args->cpu & (GH_MAX_CPUS - 1)]) {
+		args->result = -22; /* EINVAL */
+		return 0;
+	}
+	if (args->make_global) {
+		old = READ_ONCE(global_cpu);
+		if (old != args->cpu) {
+			struct gh_status_word *osw = agent_sw_of(old);
+
+			if (osw)
+				__sync_fetch_and_and(&osw->flags, ~GH_SW_AGENT_GLOBAL);
+			__sync_fetch_and_or(&asw->flags, GH_SW_AGENT_GLOBAL);
+			if (chan_agent[GH_DEFAULT_CHANNEL] == old)
+				chan_agent[GH_DEFAULT_CHANNEL] = args->cpu;
+			WRITE_ONCE(global_cpu, args->cpu);
+		}
+	}
+	agent_wake(args->cpu);
+	args->result = 0;
+	return 0;
+}
+
+/*
+ * LocalYield, first half: park @args->cpu's agent unless its Aseq moved
+ * past @args->agent_barrier (result -ESTALE: new messages, keep running).
+ * The agent then sleeps on its doorbell until ACTIVE is set again.
+ */
+SEC("syscall")
+int gh_local_yield(struct gh_agent_args *args)
+{
+	struct gh_status_word *asw = agent_sw_of(args->cpu);
+
+	if (!asw) {
+		args->result = -22; /* EINVAL */
+		return 0;
+	}
+	__sync_fetch_and_and(&asw->flags, ~GH_SW_AGENT_ACTIVE);
+	if (args->check_barrier && READ_ONCE(asw->barrier) != args->agent_barrier) {
+		__sync_fetch_and_or(&asw->flags, GH_SW_AGENT_ACTIVE);
+		args->result = -116; /* ESTALE */
+		return 0;
+	}
+	stat_inc(GH_STAT_AGENT_PARKS);
+	args->result = 0;
+	return 0;
+}
+
+#endif /* GHOST_HYBRID_AGENTS_BPF_H */

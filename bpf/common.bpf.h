@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * common.bpf.h: state shared by every part of the ghost_hybrid scheduler:
+ * load-time settings, the maps that user space mmaps (status words,
+ * transaction slots), per-task context, counters, and small helpers.
+ * Included once, by ghost_hybrid.bpf.c, before the path headers
+ * (messages, transactions, runqueue, agents).
+ */
+#ifndef GHOST_HYBRID_COMMON_BPF_H
+#define GHOST_HYBRID_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "intf.h"
+
+#define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
+#define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
+#define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
+#define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
+#define GH_EXIT_MSG_LEN 256
+
+char _license[] SEC("license") = "GPL";
+
+/* ---- load-time settings (set by the loader through skel->rodata) ---- */
+const volatile u32 abi_version = GH_ABI_VERSION;
+const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
+const volatile u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
+const volatile u64 pick_slice_ns = 20000000;	/* fast-path picks */
+const volatile u64 agent_slice_ns = SCX_SLICE_INF;
+const volatile bool send_cpu_tick;
+const volatile u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
+
+/* ---- run-time state user space reads/writes through skel->bss/data ---- */
+u64 enclave[GH_CPUMASK_WORDS];		/* CPUs this scheduler may use */
+s32 agent_pid[GH_MAX_CPUS];		/* agent thread tid per CPU, 0: none */
+s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
+u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
+s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
+s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
+u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
+u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
+u64 stats[GH_NR_STATS];
+u64 gtid_generation;
+
+/* Exit info for the loader (ops.exit). */
+struct gh_exit_info {
+	s32 kind;
+	s32 pad;
+	s64 exit_code;
+	char reason[128];
+	char msg[GH_EXIT_MSG_LEN];
+} exit_info;
+
+/* ---- maps user space mmaps ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, GH_MAX_TASKS);
+	__type(key, u32);
+	__type(value, struct gh_status_word);
+} task_sw SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, GH_MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct gh_status_word);
+} agent_sw SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, GH_MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct gh_txn);
+} txn SEC(".maps");
+
+/* Free task status-word indices; the loader fills it before attaching. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, GH_MAX_TASKS);
+	__type(value, u32);
+} sw_free SEC(".maps");
+
+/* Task -> channel association, written by the agent (AssociateTask). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GH_MAX_TASKS);
+	__type(key, u64);	/* gtid */
+	__type(value, u32);	/* channel */
+} task_chan SEC(".maps");
+
+/* ---- per-task context ---- */
+struct task_ctx {
+	u64 gtid;		/* GH_NULL_GTID until ops.enable */
+	u32 sw_idx;
+	u32 custody;		/* 1: runnable and in BPF custody (no DSQ) */
+	u32 enq_seq;		/* bumped at every enqueue */
+	u32 is_agent;
+	s32 agent_cpu;
+	u32 runnable;
+	u32 oncpu;
+	u32 yielding;		/* ops.yield seen, stopping() sends YIELD */
+	u32 picked_by_bpf;	/* next running() is a fast-path pick */
+	u32 txn_commit;		/* next running() applies a transaction */
+	u64 commit_time;
+	u64 run_start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctxs SEC(".maps");
+
+static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctxs, p, 0, 0);
+}
+
+static __always_inline void stat_inc(u32 idx)
+{
+	if (idx < GH_NR_STATS)
+		__sync_fetch_and_add(&stats[idx], 1);
+}
+
+static __always_inline bool cpu_valid(s32 cpu)
+{
+	return cpu >= 0 && cpu < GH_MAX_CPUS && (u32)cpu < nr_cpus;
+}
+
+static __always_inline bool cpu_in_enclave(s32 cpu)
+{
+	if (!cpu_valid(cpu))
+		return false;
+	return enclave[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] & (1ULL << (cpu % 64));
+}
+
+static __always_inline struct gh_status_word *task_sw_of(struct task_ctx *tctx)
+{
+	u32 idx = tctx->sw_idx;
+
+	return bpf_map_lookup_elem(&task_sw, &idx);
+}
+
+static __always_inline struct gh_status_word *agent_sw_of(s32 cpu)
+{
+	u32 idx = cpu;
+
+	if (!cpu_valid(cpu))
+		return NULL;
+	return bpf_map_lookup_elem(&agent_sw, &idx);
+}
+
+static __always_inline struct gh_txn *txn_of(s32 cpu)
+{
+	u32 idx = cpu;
+
+	if (!cpu_valid(cpu))
+		return NULL;
+	return bpf_map_lookup_elem(&txn, &idx);
+}
+
+/* Managed task = has a gtid and is not an agent thread. */
+static __always_inline bool is_managed(struct task_ctx *tctx)
+{
+	return tctx && tctx->gtid != GH_NULL_GTID && !tctx->is_agent;
+}
+
+#endif /* GHOST_HYBRID_COMMON_BPF_H */

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ghost_hybrid: ghOSt's scheduling-delegation model on sched_ext.
+ *
+ * This struct_ops scheduler plays the part of ghOSt's kernel for a
+ * user-space agent (agent/), and adds an in-kernel fast path.
+ *
+ * a. Custody. Only tasks with policy SCHED_EXT are managed
+ *    (SCX_OPS_SWITCH_PARTIAL; children inherit the policy). A runnable
+ *    managed task is kept in BPF custody: ops.enqueue inserts it into no
+ *    DSQ, so nothing runs it until a decision names it. Two kinds of
+ *    decision exist:
+ *      - a transaction from the agent (transactions.bpf.h), applied by
+ *        ops.dispatch on the target CPU after validating it against the
+ *        task's Tseq, the agent's Aseq and the task's state;
+ *      - with bpf_pick on, a fast-path pick: ops.dispatch on a CPU with no
+ *        transaction pops the head of the BPF runqueue (runqueue.bpf.h).
+ *    Either way the task is moved into that CPU's local DSQ, and
+ *    ops.running sends TASK_ON_CPU, which advances the task's Tseq: an agent
+ *    decision made before a fast-path pick can no longer commit.
+ *
+ * b. Messages (messages.bpf.h). Every state change of a managed task
+ *    (enable, runnable, running, stopping, quiescent, yield, set_cpumask,
+ *    set_weight, disable) becomes a message on the task's channel, in
+ *    ghOSt's order: NEW, then ON_CPU / PREEMPT / YIELD / BLOCKED / WAKEUP
+ *    ..., then DEAD or DEPARTED. The status word (task_sw) carries the same
+ *    Tseq, readable by the agent without a syscall.
+ *
+ * c. Agents (agents.bpf.h). Agent threads are managed too but never
+ *    queued: when runnable they run first on their own CPU; when parked
+ *    they sleep on a doorbell. ops.cpu_release / cpu_acquire tell an agent
+ *    that a higher class took / returned its CPU (GH_SW_BOOST_PRIO,
+ *    CPU_BUSY / CPU_AVAILABLE), and move the global role off a taken CPU.
+ *
+ * d. Safety. The watchdog (timeout_ms, set by the loader) ejects the
+ *    scheduler if a runnable task waits too long, e.g. because the agent is
+ *    stopped and the fast path is off; ops.exit records why for the loader.
+ *    When the loader exits for any reason its struct_ops link closes and
+ *    every managed task returns to the fair class.
+ */
+#include "common.bpf.h"
+#include "messages.bpf.h"
+#include "agents.bpf.h"
+#include "runqueue.bpf.h"
+#include "transactions.bpf.h"
+
+#define GH_TASK_RUNNING 0x0000
+#define GH_TASK_NEW_STATE 0x0800
+
+static __always_inline struct task_ctx *managed_ctx(struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	return is_managed(tctx) ? tctx : NULL;
+}
+
+static __always_inline struct gh_status_word *sw_or_null(struct task_ctx *tctx)
+{
+	return tctx ? task_sw_of(tctx) : NULL;
+}
+
+/* Kicks one idle enclave CPU so that it pops the fast-path runqueue. */
+static __always_inline void kick_idle_cpu(s32 hint)
+{
+	u32 cpu;
+
+	if (cpu_in_enclave(hint) && scx_bpf_test_and_clear_cpu_idle(hint)) {
+		scx_bpf_kick_cpu(hint, SCX_KICK_IDLE);
+		return;
+	}
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu_in_enclave(cpu) && scx_bpf_test_and_clear_cpu_idle(cpu)) {
+			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+			return;
+		}
+	}
+}
+
+/* Pops runqueue records until one names a task this CPU can run now. */
+static __always_inline bool fastpath_pick(s32 cpu)
+{
+	struct gh_rq_entry e;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	bool ran = false;
+	int i;
+
+	for (i = 0; i < 8 && !ran; i++) {
+		if (!rq_pop(&e))
+			return false;
+		p = e.gtid ? bpf_task_from_pid(GH_GTID_PID(e.gtid)) : NULL;
+		if (!p) {
+			stat_inc(GH_STAT_RQ_STALE);
+			continue;
+		}
+		tctx = lookup_task_ctx(p);
+		if (!tctx || tctx->gtid != e.gtid || tctx->enq_seq != e.enq_seq ||
+		    !READ_ONCE(tctx->custody)) {
+			stat_inc(GH_STAT_RQ_STALE);
+		} else if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
+			rq_push(e.gtid, e.enq_seq, e.flags, false);
+		} else if (__sync_val_compare_and_swap(&tctx->custody, 1, 0) == 1) {
+			tctx->picked_by_bpf = 1;
+			tctx->txn_commit = 0;
+			tctx->commit_time = bpf_ktime_get_ns();
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
+			stat_inc(GH_STAT_BPF_PICKS);
+			ran = true;
+		}
+		bpf_task_release(p);
+	}
+	return ran;
+}
+
+s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	bool is_idle = false;
+
+	if (tctx && tctx->is_agent && cpu_valid(tctx->agent_cpu))
+		return tctx->agent_cpu;
+	if (bpf_pick && is_managed(tctx))
+		return scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	return prev_cpu;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	u32 rq_flags = 0;
+	bool front;
+
+	if (tctx && tctx->is_agent) {
+		agent_enqueue(p, tctx, enq_flags);
+		return;
+	}
+	if (!is_managed(tctx)) {
+		/* No status word could be given: run it like the default. */
+		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
+		return;
+	}
+	/* Dispatched by a transaction but taken back before it ran. */
+	if ((enq_flags & SCX_ENQ_REENQ) && tctx->txn_commit) {
+		tctx->txn_commit = 0;
+		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, scx_bpf_task_cpu(p), 0);
+	}
+	tctx->enq_seq++;
+	WRITE_ONCE(tctx->custody, 1);
+	if (!bpf_pick)
+		return;
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		rq_flags |= GH_RQ_F_WAKEUP;
+	/* A task the higher class displaced keeps its place at the front. */
+	front = enq_flags & SCX_ENQ_REENQ;
+	if (rq_push(tctx->gtid, tctx->enq_seq, rq_flags, front))
+		kick_idle_cpu(scx_bpf_task_cpu(p));
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
+{
+	struct task_ctx *tctx = managed_ctx(p);
+
+	if (tctx)
+		WRITE_ONCE(tctx->custody, 0);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
+{
+	struct gh_status_word *asw;
+	struct task_ctx *pctx;
+
+	if (txn_apply(cpu))
+		return;
+	/* An active agent that keeps running needs no company. */
+	if (prev) {
+		pctx = lookup_task_ctx(prev);
+		asw = agent_sw_of(cpu);
+		if (pctx && pctx->is_agent && pctx->runnable && asw &&
+		    (READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE))
+			return;
+	}
+	if (bpf_pick && cpu_in_enclave(cpu))
+		fastpath_pick(cpu);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+	struct gh_msg *msg;
+
+	if (!tctx)
+		return;
+	tctx->runnable = 1;
+	if (!is_managed(tctx))
+		return;
+	sw = sw_or_null(tctx);
+	if (sw)
+		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
+		return;
+	msg = task_msg_begin(tctx, GH_MSG_TASK_WAKEUP,
+			     bpf_pick ? GH_MSG_F_BPF_QUEUED : 0,
+			     bpf_get_smp_processor_id());
+	if (!msg)
+		return;
+	msg->wakeup.last_ran_cpu = scx_bpf_task_cpu(p);
+	msg->wakeup.wake_up_cpu = scx_bpf_task_cpu(p);
+	msg->wakeup.waker_cpu = bpf_get_smp_processor_id();
+	task_msg_end(tctx, msg);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	s32 cpu = scx_bpf_task_cpu(p);
+	struct gh_status_word *sw;
+	struct gh_msg *msg;
+	u64 now = bpf_ktime_get_ns();
+
+	if (!tctx)
+		return;
+	if (tctx->is_agent) {
+		sw = agent_sw_of(cpu);
+		if (sw)
+			__sync_fetch_and_add(&sw->barrier, 1);
+		return;
+	}
+	if (!is_managed(tctx))
+		return;
+	tctx->oncpu = 1;
+	tctx->run_start = now;
+	if (cpu_valid(cpu))
+		__sync_fetch_and_add(&cpu_seqnum[cpu & (GH_MAX_CPUS - 1)], 1);
+	sw = sw_or_null(tctx);
+	if (sw) {
+		sw->cpu = cpu;
+		sw->switch_time = now;
+		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_ONCPU);
+	}
+	msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
+			     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
+	if (msg) {
+		msg->on_cpu.commit_time = tctx->commit_time;
+		if (cpu_valid(cpu))
+			msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+		task_msg_end(tctx, msg);
+	}
+	tctx->picked_by_bpf = 0;
+	tctx->txn_commit = 0;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = managed_ctx(p);
+	struct gh_status_word *sw;
+	s32 cpu = scx_bpf_task_cpu(p);
+	u64 now = bpf_ktime_get_ns(), runtime = 0;
+
+	if (!tctx)
+		return;
+	tctx->oncpu = 0;
+	sw = sw_or_null(tctx);
+	if (sw) {
+		runtime = sw->runtime + (now - tctx->run_start);
+		sw->runtime = runtime;
+		sw->switch_time = now;
+		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_ONCPU);
+	}
+	if (!runnable)
+		return;	/* BLOCKED comes from ops.quiescent */
+	send_task_off_msg(tctx, tctx->yielding ? GH_MSG_TASK_YIELD : GH_MSG_TASK_PREEMPT,
+			  0, cpu, runtime);
+	tctx->yielding = 0;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+
+	if (!tctx)
+		return;
+	tctx->runnable = 0;
+	WRITE_ONCE(tctx->custody, 0);
+	if (!is_managed(tctx))
+		return;
+	sw = sw_or_null(tctx);
+	if (sw)
+		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
+	if (deq_flags & SCX_DEQ_SLEEP)
+		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
+				  sw ? sw->runtime : 0);
+}
+
+bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_struct *to)
+{
+	struct task_ctx *tctx = managed_ctx(from);
+
+	if (tctx)
+		tctx->yielding = 1;
+	return false;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_set_cpumask, struct task_struct *p,
+		    const struct cpumask *cpumask)
+{
+	struct task_ctx *tctx = managed_ctx(p);
+	struct gh_msg *msg;
+	int i;
+
+	if (!tctx)
+		return;
+	msg = task_msg_begin(tctx, GH_MSG_TASK_AFFINITY_CHANGED, 0, bpf_get_smp_processor_id());
+	if (!msg)
+		return;
+	for (i = 0; i < GH_CPUMASK_WORDS; i++)
+		msg->affinity.cpumask[i] = cpumask->bits[i];
+	task_msg_end(tctx, msg);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_set_weight, struct task_struct *p, u32 weight)
+{
+	struct task_ctx *tctx = managed_ctx(p);
+	struct gh_msg *msg;
+
+	if (!tctx)
+		return;
+	msg = task_msg_begin(tctx, GH_MSG_TASK_PRIORITY_CHANGED, 0, bpf_get_smp_processor_id());
+	if (!msg)
+		return;
+	msg->priority.weight = weight;
+	msg->priority.nice = p->static_prio - 120;
+	task_msg_end(tctx, msg);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_tick, struct task_struct *p)
+{
+	if (send_cpu_tick)
+		send_cpu_msg(bpf_get_smp_processor_id(), GH_MSG_CPU_TICK, 0);
+}
+
+s32 BPF_STRUCT_OPS(ghost_hybrid_init_task, struct task_struct *p,
+		   struct scx_init_task_args *args)
+{
+	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -12; /* ENOMEM */
+	return 0;
+}
+
+/* Registers @p as @cpu's agent thread. */
+static __always_inline void agent_enable(struct task_ctx *tctx, s32 cpu, u32 pid)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	tctx->is_agent = 1;
+	tctx->agent_cpu = cpu;
+	if (asw) {
+		asw->gtid = GH_GTID_MAKE(0, pid);
+		asw->cpu = cpu;
+		__sync_fetch_and_or(&asw->flags, GH_SW_INUSE);
+	}
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+	struct gh_msg *msg;
+	u32 cpu, idx;
+	u64 gtid;
+
+	if (!tctx)
+		return;
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu < GH_MAX_CPUS && agent_pid[cpu] == p->pid) {
+			agent_enable(tctx, cpu, p->pid);
+			return;
+		}
+	}
+	if (bpf_map_pop_elem(&sw_free, &idx) || idx >= GH_MAX_TASKS) {
+		stat_inc(GH_STAT_SW_EXHAUSTED);
+		return;	/* unmanaged: ops.enqueue runs it like the default */
+	}
+	gtid = GH_GTID_MAKE(__sync_add_and_fetch(&gtid_generation, 1), p->pid);
+	tctx->sw_idx = idx;
+	tctx->gtid = gtid;
+	tctx->runnable = p->__state == GH_TASK_RUNNING || (p->__state & GH_TASK_NEW_STATE);
+	sw = task_sw_of(tctx);
+	if (sw) {
+		sw->barrier = 0;
+		sw->gtid = gtid;
+		sw->runtime = p->se.sum_exec_runtime;
+		sw->switch_time = bpf_ktime_get_ns();
+		sw->cpu = -1;
+		WRITE_ONCE(sw->flags, GH_SW_INUSE | (tctx->runnable ? GH_SW_TASK_RUNNABLE : 0));
+	}
+	msg = task_msg_begin(tctx, GH_MSG_TASK_NEW, bpf_pick ? GH_MSG_F_BPF_QUEUED : 0,
+			     bpf_get_smp_processor_id());
+	if (!msg)
+		return;
+	msg->task_new.runtime = p->se.sum_exec_runtime;
+	msg->task_new.sw_index = idx;
+	msg->task_new.runnable = tctx->runnable;
+	msg->task_new.nice = p->static_prio - 120;
+	task_msg_end(tctx, msg);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+	bool exiting = p->flags & GH_PF_EXITING;
+	u64 gtid;
+	u32 idx;
+
+	if (!tctx)
+		return;
+	if (tctx->is_agent) {
+		sw = agent_sw_of(tctx->agent_cpu);
+		if (sw)
+			__sync_fetch_and_and(&sw->flags, ~GH_SW_INUSE);
+		tctx->is_agent = 0;
+		return;
+	}
+	if (!is_managed(tctx))
+		return;
+	send_task_off_msg(tctx, exiting ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
+			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
+			  scx_bpf_task_cpu(p), 0);
+	gtid = tctx->gtid;
+	idx = tctx->sw_idx;
+	sw = task_sw_of(tctx);
+	if (sw)
+		WRITE_ONCE(sw->flags, 0);
+	bpf_map_delete_elem(&task_chan, &gtid);
+	bpf_map_push_elem(&sw_free, &idx, 0);
+	tctx->gtid = GH_NULL_GTID;
+	tctx->custody = 0;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	if (!cpu_valid(cpu))
+		return;
+	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
+	stat_inc(GH_STAT_CPU_RELEASES);
+	txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
+	if (asw)
+		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
+	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, args->reason);
+	global_handoff(cpu);
+	/* Tasks already dispatched here go back to custody (SCX_ENQ_REENQ). */
+	scx_bpf_reenqueue_local();
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_cpu_acquire, s32 cpu, struct scx_cpu_acquire_args *args)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	if (!cpu_valid(cpu))
+		return;
+	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
+	if (asw)
+		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
+	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
+{
+	if (abi_version != GH_ABI_VERSION)
+		return -22; /* EINVAL */
+	return 0;
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_exit, struct scx_exit_info *ei)
+{
+	exit_info.kind = ei->kind;
+	exit_info.exit_code = ei->exit_code;
+	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason), ei->reason);
+	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
+}
+
+SEC(".struct_ops.link")
+struct sched_ext_ops ghost_hybrid_ops = {
+	.select_cpu = (void *)ghost_hybrid_select_cpu,
+	.enqueue = (void *)ghost_hybrid_enqueue,
+	.dequeue = (void *)ghost_hybrid_dequeue,
+	.dispatch = (void *)ghost_hybrid_dispatch,
+	.runnable = (void *)ghost_hybrid_runnable,
+	.running = (void *)ghost_hybrid_running,
+	.stopping = (void *)ghost_hybrid_stopping,
+	.quiescent = (void *)ghost_hybrid_quiescent,
+	.yield = (void *)ghost_hybrid_yield,
+	.set_cpumask = (void *)ghost_hybrid_set_cpumask,
+	.set_weight = (void *)ghost_hybrid_set_weight,
+	.tick = (void *)ghost_hybrid_tick,
+	.init_task = (void *)ghost_hybrid_init_task,
+	.enable = (void *)ghost_hybrid_enable,
+	.disable = (void *)ghost_hybrid_disable,
+	.cpu_release = (void *)ghost_hybrid_cpu_release,
+	.cpu_acquire = (void *)ghost_hybrid_cpu_acquire,
+	.init = (void *)ghost_hybrid_init,
+	.exit = (void *)ghost_hybrid_exit,
+	.flags = SCX_OPS_SWITCH_PARTIAL,
+	.timeout_ms = 5000,
+	.name = "ghost_hybrid",
+};
