@@ -44,7 +44,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 \
 	-I$(LIBBPF)/include -Iskel -Ibpf
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
-	-I. -Ibpf -Iskel -I$(LIBBPF)/include -MMD -MP
+	-I. -isystem $(LIBBPF)/include -MMD -MP
 ABSL_LIBS := $(shell pkg-config --libs absl_flags absl_flags_parse absl_status \
 	absl_statusor absl_strings absl_str_format absl_time absl_synchronization 2>/dev/null)
 BPF_LIBS  := $(LIBBPF)/lib/libbpf.a -lelf -lz -lzstd

@@ -19,39 +19,31 @@
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
-#define GH_EXIT_MSG_LEN 256
 
 char _license[] SEC("license") = "GPL";
 
 /* ---- load-time settings (set by the loader through skel->rodata) ---- */
-const volatile u32 abi_version = GH_ABI_VERSION;
+const volatile __u32 abi_version = GH_ABI_VERSION;
 const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
-const volatile u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
-const volatile u64 pick_slice_ns = 20000000;	/* fast-path picks */
-const volatile u64 agent_slice_ns = SCX_SLICE_INF;
+const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
+const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
+const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
 const volatile bool send_cpu_tick;
-const volatile u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
+const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 
 /* ---- run-time state user space reads/writes through skel->bss/data ---- */
-u64 enclave[GH_CPUMASK_WORDS];		/* CPUs this scheduler may use */
-s32 agent_pid[GH_MAX_CPUS];		/* agent thread tid per CPU, 0: none */
-s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
-u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
-s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
-s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
-u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
-u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
-u64 stats[GH_NR_STATS];
-u64 gtid_generation;
+__u64 enclave[GH_CPUMASK_WORDS];		/* CPUs this scheduler may use */
+__s32 agent_pid[GH_MAX_CPUS];		/* agent thread tid per CPU, 0: none */
+__s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
+__u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
+__s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
+__s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
+__u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
+__u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
+__u64 stats[GH_NR_STATS];
+__u64 gtid_generation;
 
-/* Exit info for the loader (ops.exit). */
-struct gh_exit_info {
-	s32 kind;
-	s32 pad;
-	s64 exit_code;
-	char reason[128];
-	char msg[GH_EXIT_MSG_LEN];
-} exit_info;
+struct gh_exit_info exit_info;		/* written by ops.exit */
 
 /* ---- maps user space mmaps ---- */
 struct {
@@ -108,6 +100,9 @@ struct task_ctx {
 	u32 txn_commit;		/* next running() applies a transaction */
 	u64 commit_time;
 	u64 run_start;
+	u32 weight;		/* last reported, to tell changes from reports */
+	u32 pad;
+	u64 cpumask[GH_CPUMASK_WORDS];
 };
 
 struct {

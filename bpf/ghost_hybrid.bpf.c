@@ -9,7 +9,8 @@
  *    (SCX_OPS_SWITCH_PARTIAL; children inherit the policy). A runnable
  *    managed task is kept in BPF custody: ops.enqueue inserts it into no
  *    DSQ, so nothing runs it until a decision names it. Two kinds of
- *    decision exist:
+ *    decision exist (SCX_OPS_ENQ_LAST: even a CPU's last runnable task
+ *    goes back to custody when its slice ends):
  *      - a transaction from the agent (transactions.bpf.h), applied by
  *        ops.dispatch on the target CPU after validating it against the
  *        task's Tseq, the agent's Aseq and the task's state;
@@ -239,13 +240,21 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		sw->switch_time = now;
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_ONCPU);
 	}
-	msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
-			     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
-	if (msg) {
-		msg->on_cpu.commit_time = tctx->commit_time;
-		if (cpu_valid(cpu))
-			msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
-		task_msg_end(tctx, msg);
+	/*
+	 * TASK_ON_CPU reports a decision (a transaction or a fast-path pick).
+	 * A task that resumes after a property change (a dequeue/enqueue
+	 * "save/restore" while running) or that was running when it switched
+	 * in was not newly placed: no message.
+	 */
+	if (tctx->picked_by_bpf || tctx->txn_commit) {
+		msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
+				     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
+		if (msg) {
+			msg->on_cpu.commit_time = tctx->commit_time;
+			if (cpu_valid(cpu))
+				msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+			task_msg_end(tctx, msg);
+		}
 	}
 	tctx->picked_by_bpf = 0;
 	tctx->txn_commit = 0;
@@ -289,7 +298,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	sw = sw_or_null(tctx);
 	if (sw)
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
-	if (deq_flags & SCX_DEQ_SLEEP)
+	/* An exiting task's last sleep is reported as TASK_DEAD instead. */
+	if ((deq_flags & SCX_DEQ_SLEEP) && !(p->flags & GH_PF_EXITING))
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
 				  sw ? sw->runtime : 0);
 }
@@ -300,6 +310,8 @@ bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_st
 
 	if (tctx)
 		tctx->yielding = 1;
+	/* With ops.yield present the kernel leaves the slice alone: end it. */
+	from->scx.slice = 0;
 	return false;
 }
 
@@ -310,13 +322,24 @@ void BPF_STRUCT_OPS(ghost_hybrid_set_cpumask, struct task_struct *p,
 	struct gh_msg *msg;
 	int i;
 
+	u64 words[GH_CPUMASK_WORDS];
+	bool changed = false;
+
 	if (!tctx)
+		return;
+	/* ops.enable is followed by a report of the initial mask: not news. */
+	for (i = 0; i < GH_CPUMASK_WORDS; i++) {
+		words[i] = cpumask->bits[i];
+		changed |= words[i] != tctx->cpumask[i];
+		tctx->cpumask[i] = words[i];
+	}
+	if (!changed)
 		return;
 	msg = task_msg_begin(tctx, GH_MSG_TASK_AFFINITY_CHANGED, 0, bpf_get_smp_processor_id());
 	if (!msg)
 		return;
 	for (i = 0; i < GH_CPUMASK_WORDS; i++)
-		msg->affinity.cpumask[i] = cpumask->bits[i];
+		msg->affinity.cpumask[i] = words[i];
 	task_msg_end(tctx, msg);
 }
 
@@ -325,8 +348,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_set_weight, struct task_struct *p, u32 weight)
 	struct task_ctx *tctx = managed_ctx(p);
 	struct gh_msg *msg;
 
-	if (!tctx)
-		return;
+	if (!tctx || tctx->weight == weight)
+		return;	/* the initial report after ops.enable is not news */
+	tctx->weight = weight;
 	msg = task_msg_begin(tctx, GH_MSG_TASK_PRIORITY_CHANGED, 0, bpf_get_smp_processor_id());
 	if (!msg)
 		return;
@@ -387,6 +411,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 	tctx->sw_idx = idx;
 	tctx->gtid = gtid;
 	tctx->runnable = p->__state == GH_TASK_RUNNING || (p->__state & GH_TASK_NEW_STATE);
+	tctx->weight = p->scx.weight;
+	for (cpu = 0; cpu < GH_CPUMASK_WORDS; cpu++)
+		tctx->cpumask[cpu] = p->cpus_ptr->bits[cpu];
 	sw = task_sw_of(tctx);
 	if (sw) {
 		sw->barrier = 0;
@@ -396,6 +423,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 		sw->cpu = -1;
 		WRITE_ONCE(sw->flags, GH_SW_INUSE | (tctx->runnable ? GH_SW_TASK_RUNNABLE : 0));
 	}
+	/*
+	 * A task that switched in while running must not keep its CPU without
+	 * a decision: zero its slice so that it goes through ops.enqueue.
+	 */
+	if (scx_bpf_task_running(p))
+		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
 	msg = task_msg_begin(tctx, GH_MSG_TASK_NEW, bpf_pick ? GH_MSG_F_BPF_QUEUED : 0,
 			     bpf_get_smp_processor_id());
 	if (!msg)
@@ -505,7 +538,7 @@ struct sched_ext_ops ghost_hybrid_ops = {
 	.cpu_acquire = (void *)ghost_hybrid_cpu_acquire,
 	.init = (void *)ghost_hybrid_init,
 	.exit = (void *)ghost_hybrid_exit,
-	.flags = SCX_OPS_SWITCH_PARTIAL,
+	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST,
 	.timeout_ms = 5000,
 	.name = "ghost_hybrid",
 };

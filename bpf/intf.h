@@ -320,6 +320,15 @@ struct gh_agent_args {
 	__u32 pad;
 };
 
+/* Why the scheduler stopped, recorded by ops.exit for the loader. */
+struct gh_exit_info {
+	__s32 kind;		/* enum scx_exit_kind; 0 while running */
+	__s32 pad;
+	__s64 exit_code;
+	char reason[128];
+	char msg[256];
+};
+
 /* ------------------------------------------------------------------ stats */
 
 enum gh_stat {

@@ -1,0 +1,131 @@
+// bpf_scheduler.h: loads, attaches and owns the ghost_hybrid sched_ext
+// scheduler (bpf/ghost_hybrid.bpf.c), and gives typed access to its maps.
+//
+// This is the one place that knows the skeleton. Everything above it (the
+// real Enclave backend, the CLI, the guest tests) sees the ABI of
+// bpf/intf.h only: status words and transaction slots as mmapped arrays,
+// channels as RingChannels, and the syscall programs as plain calls.
+//
+// Lifetime: Load() attaches the scheduler; destroying the object (or the
+// process dying in any way) closes the struct_ops link, which ends the
+// scheduler and returns every managed task to the fair class.
+#ifndef GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_
+#define GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/kernel/ring_channel.h"
+#include "bpf/intf.h"
+
+struct ghost_hybrid;  // the generated skeleton
+struct bpf_link;
+
+namespace gh {
+
+struct BpfSchedulerOptions {
+  bool bpf_pick = false;                     // the in-kernel fast path
+  absl::Duration watchdog = absl::Seconds(5);
+  absl::Duration txn_slice = absl::InfiniteDuration();  // committed tasks
+  absl::Duration pick_slice = absl::Milliseconds(20);   // fast-path picks
+  std::vector<int> enclave;        // CPUs the scheduler may use; empty: all
+  int nr_channels = 1;             // default channel + per-CPU channels
+  bool send_cpu_tick = false;
+  std::string pin_dir;             // if set, pin the maps there (mode 0700)
+};
+
+// Why the scheduler stopped, as recorded by ops.exit.
+struct ExitInfo {
+  int kind = 0;  // enum scx_exit_kind; 0 while running
+  int64_t exit_code = 0;
+  std::string reason;
+  std::string message;
+};
+
+class BpfScheduler {
+ public:
+  // Loads and attaches the scheduler. Fails with one sentence naming the
+  // cause and the remedy (not root, no sched_ext, another scheduler loaded,
+  // verifier rejection), leaving nothing loaded or pinned.
+  static absl::StatusOr<std::unique_ptr<BpfScheduler>> Load(
+      const BpfSchedulerOptions& options);
+
+  ~BpfScheduler();
+  BpfScheduler(const BpfScheduler&) = delete;
+  BpfScheduler& operator=(const BpfScheduler&) = delete;
+
+  // Shared memory. REQUIRES: index in range (idx < GH_MAX_TASKS, cpu <
+  // nr_cpus()).
+  gh_status_word* task_sw(uint32_t idx) const { return &task_sw_[idx]; }
+  gh_status_word* agent_sw(int cpu) const { return &agent_sw_[cpu]; }
+  gh_txn* txn(int cpu) const { return &txn_[cpu]; }
+
+  // Submits the OPEN slots of the CPUs in @mask as one group and kicks
+  // them. Returns how many were submitted.
+  absl::StatusOr<uint32_t> Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS]);
+  // Wakes @cpu's agent; with @make_global, hands it the global role.
+  absl::Status Ping(int cpu, bool make_global);
+  // Parks @cpu's agent unless its Aseq moved past @agent_barrier (when
+  // @check). Returns false if it must not park (new messages).
+  absl::StatusOr<bool> LocalYieldPrepare(int cpu, bool check, uint32_t agent_barrier);
+  // Reorders the fast-path runqueue (enum gh_rq_op). NotFound if absent.
+  absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op);
+  // Associates a task with a channel (AssociateTask); channel 0 is default.
+  absl::Status AssociateTask(uint64_t gtid, uint32_t channel);
+
+  // Registers the calling-to-be agent thread @tid for @cpu; call before the
+  // thread switches to SCHED_EXT. @active: starts runnable.
+  void RegisterAgent(int cpu, int tid, bool active);
+  // Associates @channel's messages with @cpu's agent (Aseq, wakeups).
+  void SetChannelAgent(uint32_t channel, int cpu);
+  void SetCpuChannel(int cpu, uint32_t channel);
+  void SetGlobalCpu(int cpu, const std::vector<int>& successors);
+  int global_cpu() const;
+
+  RingChannel& channel(uint32_t idx) { return channels_[idx]; }
+  int doorbell_fd(int cpu) const;
+  int nr_channels() const { return static_cast<int>(channels_.size()); }
+  int nr_cpus() const { return nr_cpus_; }
+  bool in_enclave(int cpu) const;
+  const BpfSchedulerOptions& options() const { return options_; }
+
+  uint64_t stat(gh_stat which) const;
+  ExitInfo exit_info() const;
+  // True while the kernel runs this scheduler.
+  bool Running() const;
+  // Warnings libbpf printed while loading (must be empty).
+  static const std::vector<std::string>& load_warnings();
+
+ private:
+  explicit BpfScheduler(const BpfSchedulerOptions& options);
+  absl::Status Setup();
+  absl::Status CreateInnerMaps();
+  absl::Status MapShared();
+  absl::Status PinMaps();
+  void Unpin();
+  int RunProgram(int prog_fd, void* ctx, size_t size);
+
+  BpfSchedulerOptions options_;
+  struct ::ghost_hybrid* skel_ = nullptr;
+  struct ::bpf_link* link_ = nullptr;
+  int nr_cpus_ = 0;
+  gh_status_word* task_sw_ = nullptr;
+  gh_status_word* agent_sw_ = nullptr;
+  gh_txn* txn_ = nullptr;
+  std::vector<RingChannel> channels_;
+  std::vector<int> inner_fds_;      // channel and doorbell ring fds we own
+  std::vector<int> doorbell_fds_;   // per CPU, -1 if none
+  std::vector<std::string> pinned_;
+};
+
+// Returns OK if this kernel can run ghost_hybrid, or why not.
+absl::Status CheckSchedExtAvailable();
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_

@@ -1,0 +1,247 @@
+#include "tests/guest/harness.h"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "agent/kernel/task_policy.h"
+
+namespace gh::testing {
+namespace {
+
+void Spin(absl::Duration d) {
+  absl::Time end = absl::Now() + d;
+  volatile uint64_t x = 0;
+  while (absl::Now() < end) x = x + 1;
+}
+
+[[noreturn]] void ChildMain(int in, int out) {
+  if (!SetSchedExt(0).ok()) _exit(90);
+  char c = 'R';
+  if (write(out, &c, 1) != 1) _exit(91);
+  for (;;) {
+    if (read(in, &c, 1) != 1) _exit(92);  // blocking here is "sleep"
+    switch (c) {
+      case 'b': break;
+      case 'y': sched_yield(); break;
+      case 's': Spin(absl::Milliseconds(2)); break;
+      case 'x': _exit(0);
+      default: _exit(93);
+    }
+    if (write(out, &c, 1) != 1) _exit(94);
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ScriptedChild> ScriptedChild::Spawn() {
+  int down[2], up[2];
+  if (pipe(down) != 0 || pipe(up) != 0) return absl::InternalError("pipe");
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork");
+  if (pid == 0) {
+    close(down[1]);
+    close(up[0]);
+    ChildMain(down[0], up[1]);
+  }
+  close(down[0]);
+  close(up[1]);
+  ScriptedChild c;
+  c.pid_ = pid;
+  c.to_child_ = down[1];
+  c.from_child_ = up[0];
+  return c;
+}
+
+ScriptedChild::ScriptedChild(ScriptedChild&& o) noexcept
+    : pid_(std::exchange(o.pid_, -1)),
+      to_child_(std::exchange(o.to_child_, -1)),
+      from_child_(std::exchange(o.from_child_, -1)) {}
+
+ScriptedChild::~ScriptedChild() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (to_child_ >= 0) close(to_child_);
+  if (from_child_ >= 0) close(from_child_);
+}
+
+bool ScriptedChild::Send(char cmd) { return write(to_child_, &cmd, 1) == 1; }
+
+bool ScriptedChild::WaitReply(absl::Duration timeout) {
+  pollfd p = {from_child_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(timeout))) != 1) return false;
+  char c;
+  return read(from_child_, &c, 1) == 1;
+}
+
+int ScriptedChild::Wait(absl::Duration timeout) {
+  absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    int status;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return -1;
+}
+
+absl::StatusOr<std::unique_ptr<Harness>> Harness::Start(const BpfSchedulerOptions& options) {
+  absl::StatusOr<std::unique_ptr<BpfScheduler>> s = BpfScheduler::Load(options);
+  if (!s.ok()) return s.status();
+  auto h = std::make_unique<Harness>();
+  h->sched_ = std::move(*s);
+  return h;
+}
+
+void Harness::Drain() {
+  RingChannel& ch = sched_->channel(GH_DEFAULT_CHANNEL);
+  while (const gh_msg* m = ch.Peek()) {
+    log_.push_back(*m);
+    ch.Consume();
+  }
+}
+
+std::vector<gh_msg> Harness::MessagesOf(pid_t pid) const {
+  std::vector<gh_msg> out;
+  for (const gh_msg& m : log_) {
+    if (m.hdr.type <= GH_MSG_TASK_LAST && GH_GTID_PID(m.gtid) == static_cast<uint32_t>(pid)) {
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+bool Harness::WaitUntil(const std::function<bool()>& pred, absl::Duration timeout) {
+  absl::Time end = absl::Now() + timeout;
+  for (;;) {
+    Drain();
+    if (pred()) return true;
+    if (absl::Now() > end) return false;
+    absl::SleepFor(absl::Microseconds(200));
+  }
+}
+
+const gh_msg* Harness::WaitForMessage(pid_t pid, int type, absl::Duration timeout,
+                                      size_t after_index) {
+  const gh_msg* found = nullptr;
+  WaitUntil(
+      [&] {
+        for (size_t i = after_index; i < log_.size(); i++) {
+          const gh_msg& m = log_[i];
+          if (m.hdr.type == type && GH_GTID_PID(m.gtid) == static_cast<uint32_t>(pid)) {
+            found = &m;
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout);
+  return found;
+}
+
+uint64_t Harness::GtidOf(pid_t pid) const {
+  for (const gh_msg& m : log_) {
+    if (m.hdr.type == GH_MSG_TASK_NEW && GH_GTID_PID(m.gtid) == static_cast<uint32_t>(pid)) {
+      return m.gtid;
+    }
+  }
+  return 0;
+}
+
+uint32_t Harness::LastSeqnum(pid_t pid) const {
+  std::vector<gh_msg> msgs = MessagesOf(pid);
+  return msgs.empty() ? 0 : msgs.back().hdr.seqnum;
+}
+
+gh_status_word* Harness::StatusWordOf(pid_t pid) {
+  for (const gh_msg& m : log_) {
+    if (m.hdr.type == GH_MSG_TASK_NEW && GH_GTID_PID(m.gtid) == static_cast<uint32_t>(pid)) {
+      return sched_->task_sw(m.task_new.sw_index);
+    }
+  }
+  return nullptr;
+}
+
+void Harness::Open(int cpu, uint64_t gtid, uint32_t task_barrier, int64_t agent_barrier,
+                   uint32_t commit_flags) {
+  gh_txn* t = sched_->txn(cpu);
+  t->gtid = gtid;
+  t->task_barrier = task_barrier;
+  t->check_agent_barrier = agent_barrier >= 0;
+  t->agent_barrier = agent_barrier >= 0 ? static_cast<uint32_t>(agent_barrier) : 0;
+  t->commit_flags = commit_flags;
+  t->run_flags = 0;
+  t->slice_ns = 0;
+  __atomic_store_n(&t->state, GH_TXN_OPEN, __ATOMIC_RELEASE);
+}
+
+std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::Duration timeout) {
+  uint64_t mask[GH_CPUMASK_WORDS] = {};
+  for (int cpu : cpus) mask[cpu / 64] |= 1ull << (cpu % 64);
+  std::vector<uint32_t> out(cpus.size(), GH_TXN_SUBMITTED);
+  if (!sched_->Commit(mask).ok()) return out;
+  absl::Time end = absl::Now() + timeout;
+  for (size_t i = 0; i < cpus.size(); i++) {
+    gh_txn* t = sched_->txn(cpus[i]);
+    uint32_t s;
+    while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
+           absl::Now() < end) {
+      std::this_thread::yield();
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
+std::string MsgTypeName(int type) {
+  switch (type) {
+    case GH_MSG_TASK_NEW: return "TASK_NEW";
+    case GH_MSG_TASK_WAKEUP: return "TASK_WAKEUP";
+    case GH_MSG_TASK_BLOCKED: return "TASK_BLOCKED";
+    case GH_MSG_TASK_PREEMPT: return "TASK_PREEMPT";
+    case GH_MSG_TASK_YIELD: return "TASK_YIELD";
+    case GH_MSG_TASK_DEAD: return "TASK_DEAD";
+    case GH_MSG_TASK_DEPARTED: return "TASK_DEPARTED";
+    case GH_MSG_TASK_AFFINITY_CHANGED: return "TASK_AFFINITY_CHANGED";
+    case GH_MSG_TASK_PRIORITY_CHANGED: return "TASK_PRIORITY_CHANGED";
+    case GH_MSG_TASK_ON_CPU: return "TASK_ON_CPU";
+    case GH_MSG_CPU_TICK: return "CPU_TICK";
+    case GH_MSG_CPU_AVAILABLE: return "CPU_AVAILABLE";
+    case GH_MSG_CPU_BUSY: return "CPU_BUSY";
+  }
+  return absl::StrCat("MSG_", type);
+}
+
+std::string TxnStateName(uint32_t state) {
+  static const char* const kNames[] = {
+      "COMPLETE", "ABORTED", "TARGET_ONCPU", "TARGET_STALE", "TARGET_NOT_FOUND",
+      "TARGET_NOT_RUNNABLE", "AGENT_STALE", "CPU_OFFLINE", "CPU_UNAVAIL", "INVALID_FLAGS",
+      "INVALID_TARGET", "NOT_PERMITTED", "INVALID_CPU", "NO_AGENT", "POISONED"};
+  if (state >= GH_TXN_COMPLETE && state < GH_TXN_NR_STATES) return kNames[state - GH_TXN_COMPLETE];
+  return absl::StrCat("STATE_", state);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace gh::testing

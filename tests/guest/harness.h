@@ -1,0 +1,88 @@
+// harness.h: drives the ghost_hybrid ABI directly, without the agent, for
+// the guest tests: loads the scheduler, spawns managed child tasks that
+// obey scripted commands, records every message of the default channel,
+// and opens/commits transactions with chosen (right or wrong) barriers.
+//
+// Must run as root on a kernel with sched_ext (the guest: scripts/vm.sh).
+#ifndef GHOST_HYBRID_TESTS_GUEST_HARNESS_H_
+#define GHOST_HYBRID_TESTS_GUEST_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "agent/kernel/bpf_scheduler.h"
+#include "bpf/intf.h"
+
+namespace gh::testing {
+
+// A forked child that switched itself to SCHED_EXT and then executes one
+// command byte at a time from the harness:
+//   'b' block: read the next command (the task sleeps: TASK_BLOCKED)
+//   'y' sched_yield()      's' spin ~2 ms of CPU     'x' exit(0)
+// It writes one byte back after each command ('R' first, when ready).
+class ScriptedChild {
+ public:
+  static absl::StatusOr<ScriptedChild> Spawn();
+  ScriptedChild(ScriptedChild&&) noexcept;
+  ScriptedChild& operator=(ScriptedChild&&) = delete;
+  ~ScriptedChild();
+
+  pid_t pid() const { return pid_; }
+  bool Send(char cmd);
+  // Waits up to @timeout for the child's next reply byte.
+  bool WaitReply(absl::Duration timeout);
+  // Waits for the child to exit; returns its exit status or -1.
+  int Wait(absl::Duration timeout);
+
+ private:
+  ScriptedChild() = default;
+  pid_t pid_ = -1;
+  int to_child_ = -1;
+  int from_child_ = -1;
+};
+
+class Harness {
+ public:
+  static absl::StatusOr<std::unique_ptr<Harness>> Start(const BpfSchedulerOptions& options);
+
+  BpfScheduler& sched() { return *sched_; }
+
+  // Moves every pending message of the default channel into the log.
+  void Drain();
+  const std::vector<gh_msg>& log() const { return log_; }
+  std::vector<gh_msg> MessagesOf(pid_t pid) const;
+  // Drains until @pred holds or @timeout passes; returns whether it held.
+  bool WaitUntil(const std::function<bool()>& pred, absl::Duration timeout);
+  // Waits for a message of @type about @pid; returns it or nullopt.
+  const gh_msg* WaitForMessage(pid_t pid, int type, absl::Duration timeout,
+                               size_t after_index = 0);
+
+  uint64_t GtidOf(pid_t pid) const;          // from TASK_NEW; 0 if unseen
+  uint32_t LastSeqnum(pid_t pid) const;      // Tseq of the newest message
+  gh_status_word* StatusWordOf(pid_t pid);   // nullptr if unseen
+
+  // Opens @cpu's slot. @agent_barrier < 0: not checked.
+  void Open(int cpu, uint64_t gtid, uint32_t task_barrier, int64_t agent_barrier = -1,
+            uint32_t commit_flags = GH_COMMIT_AT_TXN_COMMIT);
+  // Commits the slots of @cpus as one group and waits for every outcome.
+  std::vector<uint32_t> CommitGroup(const std::vector<int>& cpus, absl::Duration timeout);
+  uint32_t CommitOne(int cpu, absl::Duration timeout) { return CommitGroup({cpu}, timeout)[0]; }
+
+ private:
+  std::unique_ptr<BpfScheduler> sched_;
+  std::vector<gh_msg> log_;
+};
+
+std::string MsgTypeName(int type);
+std::string TxnStateName(uint32_t state);
+std::string ReadFile(const std::string& path);
+
+}  // namespace gh::testing
+
+#endif  // GHOST_HYBRID_TESTS_GUEST_HARNESS_H_
