@@ -1,8 +1,10 @@
 #include "tests/guest/harness.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,9 +51,12 @@ absl::StatusOr<ScriptedChild> ScriptedChild::Spawn() {
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork");
   if (pid == 0) {
-    close(down[1]);
-    close(up[0]);
-    ChildMain(down[0], up[1]);
+    // Keep only the two pipe ends: an inherited BPF link fd would keep the
+    // scheduler attached for as long as this child lives.
+    int hi_in = fcntl(down[0], F_DUPFD, 1000), hi_out = fcntl(up[1], F_DUPFD, 1000);
+    int in = dup2(hi_in, 3), out = dup2(hi_out, 4);
+    if (in != 3 || out != 4 || syscall(SYS_close_range, 5, ~0u, 0) != 0) _exit(95);
+    ChildMain(in, out);
   }
   close(down[0]);
   close(up[1]);
@@ -200,7 +205,9 @@ std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::D
     uint32_t s;
     while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
            absl::Now() < end) {
-      std::this_thread::yield();
+      // Sleep, not yield: this fair-class thread would otherwise keep the
+      // target CPU from ever reaching ops.dispatch.
+      absl::SleepFor(absl::Microseconds(50));
     }
     out[i] = s;
   }

@@ -98,3 +98,108 @@ TEST(Messages, FollowTheTaskLifecycleWithIncreasingTseq) {
 
 }  // namespace
 }  // namespace gh::testing
+
+namespace gh::testing {
+namespace {
+
+// Tests that transactions made on stale or impossible state fail with the
+// matching outcome, run nothing, keep the scheduler enabled, and that the
+// same task then commits and runs normally with the right barrier.
+TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
+  BpfSchedulerOptions o = Opts(false);
+  int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  ASSERT_GE(ncpu, 2) << "run with scripts/vm.sh --cpus 2 or more";
+  for (int c = 0; c < ncpu - 1; c++) o.enclave.push_back(c);  // last CPU outside
+  auto h = Harness::Start(o);
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+
+  auto runner = ScriptedChild::Spawn();  // stays runnable in custody
+  ASSERT_TRUE(runner.ok());
+  pid_t pid = runner->pid();
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_NEW, kWait), nullptr);
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  uint64_t gtid = H.GtidOf(pid);
+  uint32_t tseq = H.LastSeqnum(pid);
+  size_t msgs_before = H.MessagesOf(pid).size();
+  uint32_t aseq = __atomic_load_n(&H.sched().agent_sw(0)->barrier, __ATOMIC_ACQUIRE);
+
+  H.Open(0, gtid, tseq - 1);
+  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_STALE");
+  H.Open(0, gtid, tseq, aseq + 5);
+  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "AGENT_STALE");
+  H.Open(ncpu - 1, gtid, tseq);
+  EXPECT_EQ(TxnStateName(H.CommitOne(ncpu - 1, kWait)), "CPU_UNAVAIL");
+  H.Open(0, gtid + (1ull << 32), tseq);  // same pid, other generation
+  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_NOT_FOUND");
+
+  // Nothing ran: no new message, Tseq unchanged, the child has not replied.
+  H.Drain();
+  EXPECT_EQ(H.MessagesOf(pid).size(), msgs_before);
+  EXPECT_FALSE(runner->WaitReply(absl::Milliseconds(100)));
+  EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
+
+  // The right barrier runs it, on exactly that CPU.
+  H.Open(0, gtid, tseq);
+  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "COMPLETE");
+  const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait);
+  ASSERT_NE(on, nullptr);
+  EXPECT_EQ(on->hdr.cpu, 0u);
+  EXPECT_EQ(on->hdr.seqnum, tseq + 1);
+  EXPECT_FALSE(on->hdr.flags & GH_MSG_F_BPF_PICKED);
+  ASSERT_TRUE(runner->WaitReply(kWait));  // it ran: 'R'
+
+  // Now it sleeps in read(): committing it is TARGET_NOT_RUNNABLE.
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_BLOCKED, kWait), nullptr);
+  H.Open(0, gtid, H.LastSeqnum(pid));
+  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_NOT_RUNNABLE");
+
+  // Woken, it runs again after a correct commit, and exits normally.
+  size_t mark = H.log().size();
+  ASSERT_TRUE(runner->Send('x'));
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_WAKEUP, kWait, mark), nullptr);
+  int cpu = 1 % (ncpu - 1);
+  H.Open(cpu, gtid, H.LastSeqnum(pid));
+  EXPECT_EQ(TxnStateName(H.CommitOne(cpu, kWait)), "COMPLETE");
+  EXPECT_EQ(runner->Wait(kWait), 0);
+  EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
+}
+
+// Tests that one group commit over every CPU runs exactly the chosen task
+// on each chosen CPU, each confirmed by TASK_ON_CPU from that CPU.
+TEST(Transactions, GroupCommitRunsEachChosenTaskOnItsCpu) {
+  // Declared first so that they die after the scheduler is gone: a killed
+  // task still needs a decision to run, and this harness is no agent.
+  std::vector<ScriptedChild> kids;
+  auto h = Harness::Start(Opts(false));
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  for (int c = 0; c < ncpu; c++) {
+    auto k = ScriptedChild::Spawn();
+    ASSERT_TRUE(k.ok());
+    ASSERT_NE(H.WaitForMessage(k->pid(), GH_MSG_TASK_NEW, kWait), nullptr);
+    kids.push_back(std::move(*k));
+  }
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  size_t mark = H.log().size();
+  std::vector<int> cpus;
+  for (int c = 0; c < ncpu; c++) {
+    // Task c goes to CPU (c + 1) % ncpu, so no task stays where it was.
+    int cpu = (c + 1) % ncpu;
+    H.Open(cpu, H.GtidOf(kids[c].pid()), H.LastSeqnum(kids[c].pid()));
+    cpus.push_back(cpu);
+  }
+  std::vector<uint32_t> outcomes = H.CommitGroup(cpus, kWait);
+  for (int c = 0; c < ncpu; c++) {
+    EXPECT_EQ(TxnStateName(outcomes[c]), "COMPLETE") << "CPU " << cpus[c];
+    const gh_msg* on = H.WaitForMessage(kids[c].pid(), GH_MSG_TASK_ON_CPU, kWait, mark);
+    ASSERT_NE(on, nullptr) << "task " << c;
+    EXPECT_EQ(static_cast<int>(on->hdr.cpu), cpus[c]) << "task " << c;
+  }
+}
+
+}  // namespace
+}  // namespace gh::testing
