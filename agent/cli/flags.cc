@@ -1,0 +1,173 @@
+#include "agent/cli/flags.h"
+
+#include <algorithm>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+ABSL_FLAG(bool, bpf_pick, false,
+          "Turn on the in-kernel fast path: BPF queues new and woken tasks and runs "
+          "them on idle CPUs without waiting for the agent.");
+ABSL_FLAG(std::string, model, "centralized",
+          "Agent model: 'centralized' (one global agent decides for all CPUs) or "
+          "'percpu' (one agent per CPU decides for its own CPU).");
+ABSL_FLAG(std::string, cpus, "", "The enclave: CPUs ghost_hybrid may use, e.g. 0-3,6. Default: all.");
+ABSL_FLAG(int, global_cpu, -1,
+          "CPU of the centralized model's global agent (must be in --cpus). Default: the "
+          "first enclave CPU.");
+ABSL_FLAG(absl::Duration, slice, absl::InfiniteDuration(),
+          "Time slice the centralized agent enforces, e.g. 5ms; 'inf' for none (FIFO).");
+ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
+          "sched_ext watchdog: a runnable task waiting longer ejects the scheduler and "
+          "returns every task to the fair class (100ms..30s).");
+ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(1),
+          "Print a stats line this often; 0 for none.");
+ABSL_FLAG(std::string, stats_json, "", "Write the final counters as JSON to this file.");
+ABSL_FLAG(int, pid, 0, "Manage this existing process (all its threads) instead of a command.");
+ABSL_FLAG(std::string, user, "",
+          "Run COMMAND as this user. Default: $SUDO_USER when run through sudo, so the "
+          "workload does not run as root by accident.");
+ABSL_FLAG(bool, dump, false,
+          "Print the state of the running ghost_hybrid (runqueue, status words, "
+          "transactions, counters) from its pinned maps, and exit.");
+
+namespace gh {
+namespace {
+
+constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice",
+                                      "watchdog", "stats_interval", "stats_json", "pid",
+                                      "user", "dump"};
+
+absl::Status Usage(const std::string& what) {
+  return absl::InvalidArgumentError(absl::StrCat(what, " (see ghost_hybrid --help)"));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int>> ParseCpuList(const std::string& text) {
+  std::vector<int> cpus;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, absl::MaxSplits('-', 1));
+    int lo, hi;
+    if (!absl::SimpleAtoi(range[0], &lo) ||
+        !absl::SimpleAtoi(range.size() > 1 ? range[1] : range[0], &hi) || lo < 0 || hi < lo) {
+      return Usage(absl::StrCat("bad CPU list piece '", part, "' in --cpus=", text,
+                                ": use numbers and ranges like 0-3,6"));
+    }
+    for (int c = lo; c <= hi; c++) cpus.push_back(c);
+  }
+  if (cpus.empty()) return Usage(absl::StrCat("--cpus=", text, " names no CPU"));
+  std::sort(cpus.begin(), cpus.end());
+  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  return cpus;
+}
+
+absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
+  Config cfg;
+  int i = 1;
+  for (; i < argc; i++) {
+    std::string arg = argv[i];
+    if (arg == "--") {
+      i++;
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      cfg.help = true;
+      return cfg;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      return Usage(absl::StrCat("unexpected argument '", arg,
+                                "': put the command after '--', as in ghost_hybrid -- ", arg));
+    }
+    std::string body = arg.substr(2), name_str = body, value;
+    bool has_value = false;
+    if (size_t eq = body.find('='); eq != std::string::npos) {
+      name_str = body.substr(0, eq);
+      value = body.substr(eq + 1);
+      has_value = true;
+    }
+    name_str = absl::StrReplaceAll(name_str, {{"-", "_"}});
+    absl::string_view name = name_str;
+    bool negated = false;
+    if (!absl::FindCommandLineFlag(name) && absl::ConsumePrefix(&name, "no")) negated = true;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    bool ours = std::find(std::begin(kFlagNames), std::end(kFlagNames), name) != std::end(kFlagNames);
+    if (!flag || !ours) return Usage(absl::StrCat("unknown flag '", arg, "'"));
+    bool is_bool = flag->IsOfType<bool>();
+    if (negated && (!is_bool || has_value)) return Usage(absl::StrCat("unknown flag '", arg, "'"));
+    if (is_bool && !has_value) {
+      value = negated ? "false" : "true";
+    } else if (!has_value) {
+      if (i + 1 >= argc) return Usage(absl::StrCat("flag '", arg, "' needs a value"));
+      value = argv[++i];
+    }
+    std::string err;
+    if (!flag->ParseFrom(value, &err)) {
+      return Usage(absl::StrCat("bad value '", value, "' for --", absl::StrReplaceAll(name, {{"_", "-"}}),
+                                ": ", err));
+    }
+  }
+  for (; i < argc; i++) cfg.command.push_back(argv[i]);
+
+  cfg.bpf_pick = absl::GetFlag(FLAGS_bpf_pick);
+  std::string model = absl::GetFlag(FLAGS_model);
+  if (model == "centralized") {
+    cfg.model = Model::kCentralized;
+  } else if (model == "percpu" || model == "per-cpu" || model == "per_cpu") {
+    cfg.model = Model::kPerCpu;
+  } else {
+    return Usage(absl::StrCat("--model=", model, " is not a model: use centralized or percpu"));
+  }
+  if (!absl::GetFlag(FLAGS_cpus).empty()) {
+    absl::StatusOr<std::vector<int>> cpus = ParseCpuList(absl::GetFlag(FLAGS_cpus));
+    if (!cpus.ok()) return cpus.status();
+    cfg.cpus = *cpus;
+  }
+  cfg.global_cpu = absl::GetFlag(FLAGS_global_cpu);
+  cfg.slice = absl::GetFlag(FLAGS_slice);
+  if (cfg.slice <= absl::ZeroDuration()) return Usage("--slice must be positive or 'inf'");
+  cfg.watchdog = absl::GetFlag(FLAGS_watchdog);
+  if (cfg.watchdog < absl::Milliseconds(100) || cfg.watchdog > absl::Seconds(30)) {
+    return Usage("--watchdog must be between 100ms and 30s, sched_ext's limit");
+  }
+  cfg.stats_interval = absl::GetFlag(FLAGS_stats_interval);
+  if (cfg.stats_interval < absl::ZeroDuration()) return Usage("--stats-interval must not be negative");
+  cfg.stats_json = absl::GetFlag(FLAGS_stats_json);
+  cfg.pid = absl::GetFlag(FLAGS_pid);
+  if (cfg.pid < 0) return Usage("--pid must be a process id");
+  cfg.user = absl::GetFlag(FLAGS_user);
+  cfg.dump = absl::GetFlag(FLAGS_dump);
+  if (cfg.pid && !cfg.command.empty()) return Usage("give either --pid or a command, not both");
+  return cfg;
+}
+
+std::string UsageText() {
+  std::string out =
+      "usage: ghost_hybrid [FLAGS] -- COMMAND [ARGS...]\n"
+      "       ghost_hybrid [FLAGS] --pid=PID\n"
+      "       ghost_hybrid --dump\n\n"
+      "Schedules COMMAND (all its threads and children) with a ghOSt-style user-space\n"
+      "agent on sched_ext, optionally with the in-kernel BPF fast path.\n\nFlags:\n";
+  for (const char* name : kFlagNames) {
+    absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
+    absl::StrAppend(&out, "  --", absl::StrReplaceAll(name, {{"_", "-"}}), " (default: ",
+                    f->DefaultValue().empty() ? "\"\"" : f->DefaultValue(), ")\n      ", f->Help(),
+                    "\n");
+  }
+  absl::StrAppend(&out,
+                  "\nExit status: COMMAND's own status when it ran; otherwise\n"
+                  "  1 runtime failure (e.g. the scheduler was ejected)\n"
+                  "  2 usage error (bad flag, value, CPU list, pid)\n"
+                  "  3 environment: not root, no sched_ext in this kernel, or another\n"
+                  "    sched_ext scheduler (or ghost_hybrid) already loaded\n"
+                  "  4 the BPF scheduler failed to load or attach\n"
+                  "  127 COMMAND not found\n");
+  return out;
+}
+
+}  // namespace gh

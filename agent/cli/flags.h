@@ -1,0 +1,60 @@
+// flags.h: ghost_hybrid's command line.
+//
+//   ghost_hybrid [FLAGS] -- COMMAND [ARGS...]
+//   ghost_hybrid [FLAGS] --pid=PID
+//   ghost_hybrid [FLAGS]            (manage tasks that opt in, until SIGINT)
+//
+// Flags are Abseil flags, spelled with dashes on the command line
+// (--bpf-pick, --global-cpu); underscores are accepted too. Parsing is done
+// here rather than by absl::ParseCommandLine so that every usage error is
+// one sentence and exit status 2 (Abseil's parser exits 1).
+#ifndef GHOST_HYBRID_AGENT_CLI_FLAGS_H_
+#define GHOST_HYBRID_AGENT_CLI_FLAGS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace gh {
+
+// Documented exit statuses (besides COMMAND's own).
+enum ExitStatus {
+  kExitOk = 0,
+  kExitFailure = 1,       // runtime failure (scheduler ejected, ...)
+  kExitUsage = 2,         // bad flag, value, CPU list, pid
+  kExitEnvironment = 3,   // not root, no sched_ext, another scheduler loaded
+  kExitLoad = 4,          // BPF load/verifier/attach failure
+  kExitNotFound = 127,    // COMMAND not found
+};
+
+enum class Model { kCentralized, kPerCpu };
+
+struct Config {
+  bool bpf_pick = false;
+  Model model = Model::kCentralized;
+  std::vector<int> cpus;          // the enclave; empty = all
+  int global_cpu = -1;            // -1: first enclave CPU
+  absl::Duration slice = absl::InfiniteDuration();
+  absl::Duration watchdog = absl::Seconds(5);
+  absl::Duration stats_interval = absl::Seconds(1);
+  std::string stats_json;
+  int pid = 0;
+  std::string user;
+  bool dump = false;
+  bool help = false;
+  std::vector<std::string> command;
+};
+
+// Parses argv. Errors are InvalidArgument with a one-sentence message.
+absl::StatusOr<Config> ParseCommandLine(int argc, char** argv);
+
+// Parses a CPU list like "0-3,6". Errors name the offending piece.
+absl::StatusOr<std::vector<int>> ParseCpuList(const std::string& text);
+
+std::string UsageText();
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_CLI_FLAGS_H_
