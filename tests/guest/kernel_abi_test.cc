@@ -2,9 +2,12 @@
 // transaction path and the fast path, driven through the raw ABI by the
 // harness (no agent). Run inside the guest: scripts/vm.sh -- build/tests/guest_tests
 #include <sched.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +15,9 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/guest/harness.h"
+#include "absl/strings/str_cat.h"
+#include "agent/kernel/task_policy.h"
+#include "nlohmann/json.hpp"
 
 namespace gh::testing {
 namespace {
@@ -199,6 +205,109 @@ TEST(Transactions, GroupCommitRunsEachChosenTaskOnItsCpu) {
     ASSERT_NE(on, nullptr) << "task " << c;
     EXPECT_EQ(static_cast<int>(on->hdr.cpu), cpus[c]) << "task " << c;
   }
+}
+
+}  // namespace
+}  // namespace gh::testing
+
+namespace gh::testing {
+namespace {
+
+// Runs `bpftool -j map dump name runqueue` and returns the gtids of the
+// records between head and tail.
+std::vector<uint64_t> DumpQueuedGtids() {
+  const char* cache = getenv("GHOST_HYBRID_CACHE");
+  std::string cmd = absl::StrCat(cache ? cache : "/var/cache/ghost_hybrid",
+                                 "/bpftool/usr/sbin/bpftool -j map dump name runqueue");
+  std::string out;
+  if (FILE* f = popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) out.append(buf, n);
+    pclose(f);
+  }
+  std::vector<uint64_t> gtids;
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array() || j.empty()) return gtids;
+  // With BTF, bpftool -j prints raw bytes plus a "formatted" typed record.
+  const nlohmann::json& v = j[0].contains("formatted") ? j[0]["formatted"]["value"] : j[0]["value"];
+  if (!v.is_object()) return gtids;
+  uint32_t head = v["head"].get<uint32_t>(), tail = v["tail"].get<uint32_t>();
+  for (uint32_t i = head; i != tail; i++) {
+    uint64_t g = v["entries"][i % GH_RQ_SIZE]["gtid"].get<uint64_t>();
+    if (g) gtids.push_back(g);
+  }
+  return gtids;
+}
+
+// Tests that with the fast path on and no agent decisions at all, 200
+// short-lived tasks all run to completion, that `bpftool map dump` shows
+// them queued as typed records while they wait, and that each BPF pick
+// advanced the picked task's Tseq.
+TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
+  auto h = Harness::Start(Opts(true));
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  constexpr int kTasks = 200;
+  pid_t spawner = fork();
+  ASSERT_GE(spawner, 0);
+  if (spawner == 0) {
+    syscall(SYS_close_range, 3, ~0u, 0);
+    if (!SetSchedExt(0).ok()) _exit(90);
+    for (int i = 0; i < kTasks; i++) {
+      pid_t p = fork();
+      if (p == 0) {
+        absl::Time end = absl::Now() + absl::Milliseconds(20);
+        volatile uint64_t x = 0;
+        while (absl::Now() < end) x = x + 1;
+        _exit(0);
+      }
+      if (p < 0) _exit(91);
+    }
+    int ok = 0, st;
+    while (wait(&st) > 0) ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    _exit(ok == kTasks ? 0 : 92);
+  }
+  size_t max_queued = 0;
+  std::set<uint64_t> seen_queued;
+  int status = -1;
+  absl::Time end = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < end) {
+    std::vector<uint64_t> q = DumpQueuedGtids();
+    max_queued = std::max(max_queued, q.size());
+    seen_queued.insert(q.begin(), q.end());
+    H.Drain();
+    if (waitpid(spawner, &status, WNOHANG) == spawner) break;
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "spawner did not finish";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "not every task completed";
+  EXPECT_GT(max_queued, 0u) << "the runqueue dump never showed a waiting task";
+  H.Drain();
+
+  // Every task was born and died; every pick advanced its Tseq.
+  std::map<uint32_t, std::vector<gh_msg>> by_pid;
+  for (const gh_msg& m : H.log()) {
+    if (m.hdr.type <= GH_MSG_TASK_LAST) by_pid[GH_GTID_PID(m.gtid)].push_back(m);
+  }
+  int born = 0, died = 0, picks = 0;
+  for (auto& [pid, msgs] : by_pid) {
+    if (static_cast<pid_t>(pid) == spawner) continue;
+    born += msgs.front().hdr.type == GH_MSG_TASK_NEW;
+    died += msgs.back().hdr.type == GH_MSG_TASK_DEAD;
+    for (size_t i = 1; i < msgs.size(); i++) {
+      EXPECT_GT(msgs[i].hdr.seqnum, msgs[i - 1].hdr.seqnum);
+      if (msgs[i].hdr.type == GH_MSG_TASK_ON_CPU && (msgs[i].hdr.flags & GH_MSG_F_BPF_PICKED)) {
+        picks++;
+      }
+    }
+  }
+  EXPECT_EQ(born, kTasks);
+  EXPECT_EQ(died, kTasks);
+  EXPECT_GE(picks, kTasks);
+  EXPECT_EQ(H.sched().stat(GH_STAT_TXN_SUBMITTED), 0u);
+  EXPECT_GE(H.sched().stat(GH_STAT_BPF_PICKS), static_cast<uint64_t>(kTasks));
+  // Each queued record named a task of this test.
+  for (uint64_t g : seen_queued) EXPECT_TRUE(by_pid.count(GH_GTID_PID(g))) << g;
 }
 
 }  // namespace
