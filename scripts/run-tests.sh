@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test tier `make test` covers and prints "N passed, N failed":
+#   unit   build/tests/unit_tests on the host (no root, no guest)
+#   guest  scripts/guest-tests.sh inside the sched_ext guest (scripts/vm.sh),
+#          or directly when the host kernel has sched_ext
+set -uo pipefail
+cd "$(dirname "$0")/.."
+passed=0 failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+echo "== unit tests (host)"
+build/tests/unit_tests --gtest_color=no 2>&1 | tee "$log"
+passed=$((passed + $(grep -c '^\[       OK \]' "$log")))
+failed=$((failed + $(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)' "$log")))
+grep -q '^\[==========\] .* ran\.' "$log" || { echo "unit_tests did not finish"; failed=$((failed + 1)); }
+
+echo "== guest tests (sched_ext kernel)"
+if [ -d /sys/kernel/sched_ext ] && [ "${GHOST_HYBRID_FORCE_VM:-0}" != 1 ]; then
+  scripts/guest-tests.sh 2>&1 | tee "$log"
+else
+  scripts/vm.sh --cpus 4 --mem 2G --timeout 900 -- scripts/guest-tests.sh 2>&1 | tee "$log"
+fi
+if r=$(grep -o 'GUEST_RESULT passed=[0-9]* failed=[0-9]*' "$log" | tail -1) && [ -n "$r" ]; then
+  p=${r#*passed=}; p=${p%% *}; f=${r##*failed=}
+  passed=$((passed + p)); failed=$((failed + f))
+else
+  echo "the guest tests did not report a result"; failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
