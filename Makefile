@@ -114,10 +114,11 @@ ghost_hybrid: $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
 	$(call msg,LINK,$@)
 	$(Q)$(CXX) -o $@ $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/libghost_agent.a
+# The CLI's flag parsing is unit-tested too (it needs no skeleton).
+$(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/agent/cli/flags.o $(BUILD)/libghost_agent.a
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CXX) -o $@ $(UNIT_OBJS) $(BUILD)/libghost_agent.a $(TEST_LIBS) $(LDLIBS)
+	$(Q)$(CXX) -o $@ $(UNIT_OBJS) $(BUILD)/agent/cli/flags.o $(BUILD)/libghost_agent.a $(TEST_LIBS) $(LDLIBS)
 
 $(BUILD)/tests/guest_tests: $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
 	$(call msg,LINK,$@)

@@ -226,7 +226,8 @@ absl::Status BpfScheduler::PinMaps() {
   struct bpf_map* maps[] = {skel_->maps.runqueue, skel_->maps.task_sw, skel_->maps.agent_sw,
                             skel_->maps.txn, skel_->maps.bss, skel_->maps.data};
   for (struct bpf_map* m : maps) {
-    std::string path = absl::StrCat(dir, "/", absl::StripPrefix(bpf_map__name(m), "ghost_hy."));
+    // Internal maps are named ".bss"/".data" by libbpf; pin them as bss/data.
+    std::string path = absl::StrCat(dir, "/", absl::StripPrefix(bpf_map__name(m), "."));
     unlink(path.c_str());
     if (bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0) {
       return absl::InternalError(absl::StrCat("cannot pin ", path, ": ", strerror(errno)));

@@ -1,0 +1,81 @@
+// Tests of ghost_hybrid's command-line parsing (agent/cli/flags.h).
+#include "agent/cli/flags.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace gh {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+absl::StatusOr<Config> Parse(std::vector<std::string> args) {
+  absl::FlagSaver restore_defaults_after_test;
+  args.insert(args.begin(), "ghost_hybrid");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return ParseCommandLine(static_cast<int>(argv.size()), argv.data());
+}
+
+// Tests that dashed flag names, values and the command after "--" parse.
+TEST(CliFlags, ParsesDashedFlagsAndTheCommandAfterDoubleDash) {
+  absl::StatusOr<Config> c = Parse({"--bpf-pick", "--cpus=0-2,5", "--global-cpu", "1",
+                                    "--slice=5ms", "--model=percpu", "--", "make", "-j4"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->bpf_pick);
+  EXPECT_THAT(c->cpus, ElementsAre(0, 1, 2, 5));
+  EXPECT_EQ(c->global_cpu, 1);
+  EXPECT_EQ(c->slice, absl::Milliseconds(5));
+  EXPECT_EQ(c->model, Model::kPerCpu);
+  EXPECT_THAT(c->command, ElementsAre("make", "-j4"));
+}
+
+// Tests that the defaults are: fast path off, centralized, FIFO (no slice).
+TEST(CliFlags, DefaultsAreAgentOnlyCentralizedFifo) {
+  absl::StatusOr<Config> c = Parse({"--", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->bpf_pick);
+  EXPECT_EQ(c->model, Model::kCentralized);
+  EXPECT_EQ(c->slice, absl::InfiniteDuration());
+  EXPECT_TRUE(c->cpus.empty());
+}
+
+// Tests that each kind of bad input is one sentence naming the problem.
+TEST(CliFlags, RejectsBadInputWithAMessageNamingIt) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  } cases[] = {
+      {{"--bogus", "--", "true"}, "unknown flag '--bogus'"},
+      {{"--slice=fast", "--", "true"}, "bad value 'fast' for --slice"},
+      {{"--cpus=3-1", "--", "true"}, "bad CPU list piece '3-1'"},
+      {{"--cpus=a", "--", "true"}, "bad CPU list piece 'a'"},
+      {{"--model=random", "--", "true"}, "--model=random is not a model"},
+      {{"--watchdog=60s", "--", "true"}, "between 100ms and 30s"},
+      {{"--pid=5", "--", "true"}, "either --pid or a command"},
+      {{"true"}, "put the command after '--'"},
+      {{"--global-cpu"}, "needs a value"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Config> r = Parse(c.args);
+    ASSERT_FALSE(r.ok()) << c.args[0];
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.says));
+  }
+}
+
+// Tests that CPU lists are sorted and deduplicated.
+TEST(CliFlags, CpuListsAreSortedAndUnique) {
+  absl::StatusOr<std::vector<int>> cpus = ParseCpuList("3,1-2,2");
+  ASSERT_TRUE(cpus.ok());
+  EXPECT_THAT(*cpus, ElementsAre(1, 2, 3));
+}
+
+}  // namespace
+}  // namespace gh
