@@ -1,0 +1,148 @@
+#include "agent/lib/agent.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "agent/lib/check.h"
+
+namespace gh {
+
+Agent::Agent(Enclave* enclave, int cpu) : enclave_(enclave), cpu_(cpu) {
+  GH_CHECK(enclave->cpus().IsSet(cpu));
+}
+
+Agent::~Agent() {
+  if (thread_.joinable()) {
+    RequestFinish(/*force=*/true);
+    JoinThread();
+  }
+}
+
+void Agent::Ping() {
+  const absl::Status s = enclave_->Ping(cpu_, /*make_global=*/false);
+  GH_CHECK_MSG(s.ok(), std::string(s.message()));
+}
+
+void Agent::StartThread() {
+  GH_CHECK(!thread_.joinable());
+  thread_ = std::thread(&Agent::ThreadBody, this);
+}
+
+void Agent::RequestFinish(bool force) {
+  force_.store(force, std::memory_order_release);
+  finished_.store(true, std::memory_order_release);
+  // A parked agent only re-checks Finished() once woken.
+  (void)enclave_->Ping(cpu_, /*make_global=*/false);
+}
+
+void Agent::JoinThread() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Agent::ThreadBody() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu_, &set);
+  const int err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (err != 0) {
+    std::fprintf(stderr, "agent %d: cannot pin to its CPU (errno %d)\n", cpu_,
+                 err);
+  } else {
+    pinned_.store(true, std::memory_order_release);
+  }
+  while (!Finished() ||
+         (!force_.load(std::memory_order_acquire) && !SchedulerEmpty())) {
+    Step();
+    steps_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+FullAgent::FullAgent(Enclave* enclave) : enclave_(enclave) {}
+
+FullAgent::~FullAgent() { GH_CHECK_MSG(terminated_ || agents_.empty(),
+                                       "FullAgent: TerminateAgents not called"); }
+
+Agent* FullAgent::agent(int cpu) const {
+  for (const auto& a : agents_)
+    if (a->cpu() == cpu) return a.get();
+  return nullptr;
+}
+
+void FullAgent::CreateAgents() {
+  GH_CHECK(agents_.empty());
+  for (int cpu : enclave_->cpus()) {
+    agents_.push_back(MakeAgent(cpu));
+    enclave_->AttachAgent(cpu, agents_.back().get());
+  }
+}
+
+void FullAgent::StartAgentThreads() {
+  GH_CHECK(!threads_started_);
+  threads_started_ = true;
+  for (auto& a : agents_) a->StartThread();
+}
+
+void FullAgent::TerminateAgents(bool force) {
+  if (terminated_) return;
+  terminated_ = true;
+  if (threads_started_) {
+    for (auto& a : agents_) a->RequestFinish(force);
+    for (auto& a : agents_) a->JoinThread();
+  }
+  for (auto& a : agents_) enclave_->DetachAgent(a->cpu());
+}
+
+// ---------------------------------------------------------------- signals
+
+namespace {
+
+int g_pipe[2] = {-1, -1};
+bool g_installed = false;
+struct sigaction g_old_int, g_old_term;
+
+void OnSignal(int sig) {
+  const int saved = errno;
+  const char b = static_cast<char>(sig);
+  (void)!write(g_pipe[1], &b, 1);
+  errno = saved;
+}
+
+}  // namespace
+
+void ExitSignals::Install() {
+  if (g_installed) return;
+  if (g_pipe[0] < 0) GH_CHECK_EQ(pipe(g_pipe), 0);
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  GH_CHECK_EQ(sigaction(SIGINT, &sa, &g_old_int), 0);
+  GH_CHECK_EQ(sigaction(SIGTERM, &sa, &g_old_term), 0);
+  g_installed = true;
+}
+
+void ExitSignals::Restore() {
+  if (!g_installed) return;
+  sigaction(SIGINT, &g_old_int, nullptr);
+  sigaction(SIGTERM, &g_old_term, nullptr);
+  g_installed = false;
+}
+
+int ExitSignals::Wait() {
+  GH_CHECK(g_pipe[0] >= 0);
+  char b = 0;
+  while (read(g_pipe[0], &b, 1) < 0) GH_CHECK_EQ(errno, EINTR);
+  return b;
+}
+
+void ExitSignals::Notify(int sig) {
+  if (g_pipe[0] < 0) GH_CHECK_EQ(pipe(g_pipe), 0);
+  OnSignal(sig);
+}
+
+}  // namespace gh

@@ -1,0 +1,120 @@
+// enclave.h: Enclave, the kernel side as the agents and schedulers see it.
+//
+// An enclave is the set of CPUs and tasks one scheduler manages, with its
+// channels, status words, transaction slots, agents and (optionally) the
+// kernel's fast-path runqueue. Schedulers talk only to this interface, so
+// the same scheduler source runs on the real sched_ext backend
+// (agent/kernel/, over mmapped BPF maps) and on the deterministic simulator
+// (agent/sim/). A backend implements the pure virtual methods; they map
+// one-to-one onto the kernel side's mechanisms:
+//
+//   AgentStatusWord/TaskStatusWord  entries of the status-word arrays
+//   TxnSlot                         entries of the transaction-slot array
+//   CommitRunRequests(cpus)         submit the OPEN slots of `cpus`, wait for
+//                                   their outcomes (the commit program)
+//   LocalYield / Ping               park the calling agent / wake one
+//   RunqueueOp                      reorder the fast-path runqueue by gtid
+//   DefaultChannel / CpuChannel     the ring buffers
+//
+// Time: Now() is the kernel clock (clock.h); the simulator's is virtual.
+//
+// Thread safety: backends make every method safe to call from any agent
+// thread; AttachAgent happens before agents start.
+#ifndef GHOST_HYBRID_AGENT_LIB_ENCLAVE_H_
+#define GHOST_HYBRID_AGENT_LIB_ENCLAVE_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/lib/channel.h"
+#include "agent/lib/run_request.h"
+#include "agent/lib/status_word.h"
+#include "agent/lib/topology.h"
+#include "bpf/intf.h"
+
+namespace gh {
+
+class Agent;
+
+class Enclave {
+ public:
+  // `cpus` are the enclave's CPUs. REQUIRES: cpus is a subset of topology.
+  Enclave(Topology topology, CpuList cpus);
+  virtual ~Enclave();
+  Enclave(const Enclave&) = delete;
+  Enclave& operator=(const Enclave&) = delete;
+
+  const Topology& topology() const { return topology_; }
+  const CpuList& cpus() const { return cpus_; }
+
+  // Returns the kernel clock (clock.h).
+  virtual absl::Time Now() const = 0;
+
+  // --- status words
+  // REQUIRES: 0 <= cpu < GH_MAX_CPUS.
+  virtual StatusWord AgentStatusWord(int cpu) = 0;
+  // `sw_index` comes from TASK_NEW. REQUIRES: sw_index < GH_MAX_TASKS.
+  virtual StatusWord TaskStatusWord(uint32_t sw_index) = 0;
+
+  // --- channels
+  virtual Channel& DefaultChannel() = 0;
+  // The per-CPU channel of `cpu` (the per-CPU model). REQUIRES: cpu in cpus().
+  virtual Channel& CpuChannel(int cpu) = 0;
+
+  // --- transactions
+  // Returns the RunRequest of `cpu`'s slot. REQUIRES: 0 <= cpu < GH_MAX_CPUS
+  // and InitRunRequests() ran.
+  RunRequest* GetRunRequest(int cpu);
+
+  // Submits the OPEN slots of `cpus` as one group and waits until each has an
+  // outcome. Slots of `cpus` that are not OPEN are ignored. Returns true iff
+  // every submitted slot COMPLETEd.
+  virtual bool CommitRunRequests(const CpuList& cpus) = 0;
+
+  // Parks the agent of `cpu` (the caller) until pinged, unless the agent's
+  // Aseq is no longer `agent_barrier`. Returns true iff it parked (on the real
+  // backend: true after it was parked and woken again).
+  virtual bool LocalYield(int cpu, uint32_t agent_barrier,
+                          uint32_t run_flags) = 0;
+
+  // --- agents
+  // Registers the agent running on `cpu`. REQUIRES: cpu in cpus().
+  void AttachAgent(int cpu, Agent* agent);
+  void DetachAgent(int cpu);
+  // Returns the agent of `cpu`, or nullptr.
+  Agent* GetAgent(int cpu) const;
+
+  // Wakes the agent of `cpu` if it is parked (preempting the managed task on
+  // that CPU). With make_global, also hands it the global role
+  // (GH_SW_AGENT_GLOBAL moves from the previous holder to it).
+  virtual absl::Status Ping(int cpu, bool make_global) = 0;
+
+  // --- fast path
+  // Returns true iff the kernel side runs queued tasks on idle CPUs itself.
+  virtual bool bpf_pick() const = 0;
+  // Moves (REQUEUE_FRONT/BACK) or removes the runqueue record of `gtid`.
+  // Returns NotFound if it has none.
+  virtual absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) = 0;
+
+ protected:
+  // Returns the transaction slot of `cpu`; called by InitRunRequests.
+  virtual gh_txn* TxnSlot(int cpu) = 0;
+  // Hook for backends: `agent` was attached to `cpu`.
+  virtual void AgentAttached(int cpu) {}
+
+  // Builds the RunRequests. REQUIRES: called once by the derived
+  // constructor, after its slots exist.
+  void InitRunRequests();
+
+ private:
+  const Topology topology_;
+  const CpuList cpus_;
+  std::vector<std::unique_ptr<RunRequest>> run_requests_;
+  std::vector<Agent*> agents_;
+};
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_LIB_ENCLAVE_H_

@@ -1,0 +1,75 @@
+// stats.h: AgentStats, the counters every scheduler's agents keep.
+//
+// Messages by type, transactions by outcome, commit-group sizes and named
+// event counters (AgentCounter). Agents bump them with relaxed atomic adds
+// (they are statistics: no ordering is implied), a CLI thread may read them
+// at any time and print them as one stats line (ToLine) or JSON (ToJson).
+#ifndef GHOST_HYBRID_AGENT_LIB_STATS_H_
+#define GHOST_HYBRID_AGENT_LIB_STATS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "bpf/intf.h"
+
+namespace gh {
+
+enum AgentCounter {
+  kCtrBpfPicksSeen,       // TASK_ON_CPU with GH_MSG_F_BPF_PICKED
+  kCtrGlobalMigrations,   // global role handed to another CPU
+  kCtrSlicePreemptions,   // a task preempted because its slice expired
+  kCtrCommitGroups,       // CommitRunRequests calls
+  kCtrSkippedUnread,      // dequeued task skipped: unread messages
+  kCtrSkippedOnCpu,       // dequeued task skipped: still on a CPU
+  kCtrLocalYields,        // LocalYield calls
+  kCtrPings,              // agents pinged
+  kCtrUnknownTaskMsgs,    // message about a gtid the agent does not know
+  kCtrMigrationsDeferred, // per-CPU AssociateTask found a stale barrier
+  kNumAgentCounters,
+};
+
+// Group-size histogram buckets: 1, 2, 3-4, 5-8, ..., 129-256.
+inline constexpr int kGroupSizeBuckets = 9;
+
+class AgentStats {
+ public:
+  void CountMessage(int type);
+  void CountTxn(uint32_t state);
+  void CountGroup(int size);
+  void Count(AgentCounter c, uint64_t n = 1) {
+    counters_[c].fetch_add(n, std::memory_order_relaxed);
+  }
+
+  uint64_t messages(int type) const;
+  uint64_t txns(uint32_t state) const;
+  // Returns the number of groups whose size fell in `bucket`.
+  uint64_t groups(int bucket) const;
+  uint64_t group_txns() const { return group_txns_.load(std::memory_order_relaxed); }
+  uint64_t counter(AgentCounter c) const {
+    return counters_[c].load(std::memory_order_relaxed);
+  }
+
+  static const char* CounterName(AgentCounter c);
+  // Returns the histogram bucket of a group of `size` transactions.
+  static int GroupBucket(int size);
+
+  // One line: "msgs TASK_NEW=3 ... txns COMPLETE=2 ... groups 1:2 ... ctr
+  // bpf_picks_seen=0 ..." (zero entries omitted, counters always shown).
+  std::string ToLine() const;
+  // A JSON object {"messages":{...},"txns":{...},"groups":{...},
+  // "group_txns":N,"counters":{...}}.
+  std::string ToJson() const;
+
+ private:
+  std::array<std::atomic<uint64_t>, GH_MSG_NR_TYPES> msgs_{};
+  std::array<std::atomic<uint64_t>, GH_TXN_NR_STATES> txns_{};
+  std::array<std::atomic<uint64_t>, kGroupSizeBuckets> groups_{};
+  std::atomic<uint64_t> group_txns_{0};
+  std::array<std::atomic<uint64_t>, kNumAgentCounters> counters_{};
+};
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_LIB_STATS_H_

@@ -1,0 +1,43 @@
+// Tests of AgentStats (agent/lib/stats.h).
+#include "agent/lib/stats.h"
+
+#include "gtest/gtest.h"
+
+namespace gh {
+namespace {
+
+// Tests that messages, outcomes, group sizes and counters are counted and
+// printed as a stats line and JSON.
+TEST(AgentStats, CountsAndPrints) {
+  AgentStats s;
+  s.CountMessage(GH_MSG_TASK_NEW);
+  s.CountMessage(GH_MSG_TASK_NEW);
+  s.CountMessage(GH_MSG_CPU_BUSY);
+  s.CountMessage(9999);  // ignored
+  s.CountTxn(GH_TXN_COMPLETE);
+  s.CountTxn(GH_TXN_TARGET_STALE);
+  s.CountGroup(1);
+  s.CountGroup(3);
+  s.CountGroup(64);
+  s.Count(kCtrSlicePreemptions, 2);
+  EXPECT_EQ(s.messages(GH_MSG_TASK_NEW), 2u);
+  EXPECT_EQ(s.txns(GH_TXN_TARGET_STALE), 1u);
+  EXPECT_EQ(s.groups(AgentStats::GroupBucket(1)), 1u);
+  EXPECT_EQ(s.groups(AgentStats::GroupBucket(4)), 1u);  // 3 -> "le4"
+  EXPECT_EQ(s.groups(6), 1u);                           // 64 -> "le64"
+  EXPECT_EQ(s.group_txns(), 68u);
+  EXPECT_EQ(s.counter(kCtrCommitGroups), 3u);
+  EXPECT_EQ(s.counter(kCtrSlicePreemptions), 2u);
+  const std::string line = s.ToLine();
+  EXPECT_NE(line.find("TASK_NEW=2"), std::string::npos) << line;
+  EXPECT_NE(line.find("TARGET_STALE=1"), std::string::npos) << line;
+  EXPECT_NE(line.find("slice_preemptions=2"), std::string::npos) << line;
+  const std::string json = s.ToJson();
+  EXPECT_NE(json.find("\"CPU_BUSY\":1"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"le64\":1"), std::string::npos) << json;
+  EXPECT_EQ(json.front(), '{');
+  EXPECT_EQ(json.back(), '}');
+}
+
+}  // namespace
+}  // namespace gh
