@@ -75,7 +75,6 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 stty -onlcr -F /dev/console 2>/dev/null
 h=/host
 mount -t virtiofs hostroot \$h -o ro || { echo "vm.sh: guest cannot mount the host root"; reboot -f; }
-mount -t virtiofs repo \$h$here || { echo "vm.sh: guest cannot mount $here"; reboot -f; }
 mount -t proc proc \$h/proc
 mount -t sysfs sys \$h/sys
 mount -t devtmpfs dev \$h/dev
@@ -83,6 +82,9 @@ mkdir -p \$h/dev/pts \$h/dev/shm
 mount -t devpts devpts \$h/dev/pts
 mount -t tmpfs tmpfs \$h/dev/shm
 for d in /tmp /run /var/tmp /root; do mount -t tmpfs tmpfs \$h\$d; done
+# The repository last, so that it shows even when it lives under /tmp.
+mkdir -p \$h$here 2>/dev/null
+mount -t virtiofs repo \$h$here || { echo "vm.sh: guest cannot mount $here"; reboot -f; }
 mount -t bpf bpf \$h/sys/fs/bpf
 mount -t tracefs tracefs \$h/sys/kernel/tracing 2>/dev/null
 mount -t debugfs debugfs \$h/sys/kernel/debug 2>/dev/null
