@@ -190,6 +190,7 @@ absl::Status BpfScheduler::CreateInnerMaps() {
   }
   int bells_fd = bpf_map__fd(skel_->maps.doorbells);
   doorbell_fds_.assign(nr_cpus_, -1);
+  doorbells_.resize(nr_cpus_);
   for (int cpu = 0; cpu < nr_cpus_; cpu++) {
     if (!in_enclave(cpu)) continue;
     int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "gh_doorbell", 0, 0, 4096, nullptr);
@@ -200,6 +201,9 @@ absl::Status BpfScheduler::CreateInnerMaps() {
     }
     inner_fds_.push_back(fd);
     doorbell_fds_[cpu] = fd;
+    absl::StatusOr<RingChannel> bell = RingChannel::Open(fd);
+    if (!bell.ok()) return bell.status();
+    doorbells_[cpu] = std::make_unique<RingChannel>(std::move(*bell));
   }
   return absl::OkStatus();
 }
@@ -248,6 +252,7 @@ BpfScheduler::~BpfScheduler() {
   if (link_) bpf_link__destroy(link_);
   Unpin();
   channels_.clear();
+  doorbells_.clear();
   if (skel_) {
     UnmapArray(skel_->maps.task_sw, task_sw_);
     UnmapArray(skel_->maps.agent_sw, agent_sw_);
@@ -351,6 +356,12 @@ int BpfScheduler::global_cpu() const {
 
 int BpfScheduler::doorbell_fd(int cpu) const {
   return cpu >= 0 && cpu < static_cast<int>(doorbell_fds_.size()) ? doorbell_fds_[cpu] : -1;
+}
+
+void BpfScheduler::DrainDoorbell(int cpu) {
+  if (cpu >= 0 && cpu < static_cast<int>(doorbells_.size()) && doorbells_[cpu]) {
+    doorbells_[cpu]->DrainAll();
+  }
 }
 
 bool BpfScheduler::in_enclave(int cpu) const {

@@ -89,6 +89,8 @@ class BpfScheduler {
 
   RingChannel& channel(uint32_t idx) { return channels_[idx]; }
   int doorbell_fd(int cpu) const;
+  // Empties @cpu's doorbell after a wakeup.
+  void DrainDoorbell(int cpu);
   int nr_channels() const { return static_cast<int>(channels_.size()); }
   int nr_cpus() const { return nr_cpus_; }
   bool in_enclave(int cpu) const;
@@ -120,6 +122,7 @@ class BpfScheduler {
   std::vector<RingChannel> channels_;
   std::vector<int> inner_fds_;      // channel and doorbell ring fds we own
   std::vector<int> doorbell_fds_;   // per CPU, -1 if none
+  std::vector<std::unique_ptr<RingChannel>> doorbells_;  // per CPU, or null
   std::vector<std::string> pinned_;
 };
 

@@ -105,6 +105,12 @@ const gh_msg* RingChannel::Peek() {
   }
 }
 
+void RingChannel::DrainAll() {
+  uint64_t prod_pos = LoadAcquire(producer_map_);
+  __atomic_store_n(static_cast<uint64_t*>(consumer_map_), prod_pos, __ATOMIC_RELEASE);
+  pending_len_ = 0;
+}
+
 void RingChannel::Consume() {
   auto* cons = static_cast<uint64_t*>(consumer_map_);
   uint64_t cons_pos = __atomic_load_n(cons, __ATOMIC_RELAXED);

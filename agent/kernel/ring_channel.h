@@ -37,6 +37,9 @@ class RingChannel {
   // Releases the message Peek() returned. REQUIRES: Peek() returned non-null.
   void Consume();
 
+  // Discards every published record (doorbells carry no content).
+  void DrainAll();
+
   int fd() const { return map_fd_; }
 
  private:

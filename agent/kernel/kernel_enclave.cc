@@ -1,0 +1,124 @@
+#include "agent/kernel/kernel_enclave.h"
+
+#include <poll.h>
+#include <time.h>
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "agent/lib/clock.h"
+
+namespace gh {
+
+// A Channel over one of the scheduler's ring buffers.
+class KernelEnclave::RingBufferChannel : public Channel {
+ public:
+  RingBufferChannel(BpfScheduler* sched, int id) : sched_(sched), id_(id) {}
+
+  int id() const override { return id_; }
+
+  Message Peek() override {
+    const gh_msg* m = sched_->channel(static_cast<uint32_t>(id_)).Peek();
+    return m ? Message(m) : Message();
+  }
+
+  void Consume(const Message& msg) override {
+    sched_->channel(static_cast<uint32_t>(id_)).Consume();
+  }
+
+  // The kernel side reads the association for every message. This backend
+  // does not check @barrier: a message published before the update stays
+  // on the old channel, whose reader must still handle it.
+  absl::Status AssociateTask(uint64_t gtid, uint32_t barrier) override {
+    return sched_->AssociateTask(gtid, static_cast<uint32_t>(id_));
+  }
+
+  absl::Status SetAgent(int cpu) override {
+    sched_->SetChannelAgent(static_cast<uint32_t>(id_), cpu);
+    return absl::OkStatus();
+  }
+
+ private:
+  BpfScheduler* const sched_;
+  const int id_;
+};
+
+KernelEnclave::KernelEnclave(BpfScheduler* sched, Topology topology, CpuList cpus)
+    : Enclave(std::move(topology), cpus), sched_(sched) {
+  for (int id = 0; id < sched_->nr_channels(); id++) {
+    channels_.push_back(std::make_unique<RingBufferChannel>(sched_, id));
+  }
+  InitRunRequests();
+}
+
+KernelEnclave::~KernelEnclave() = default;
+
+absl::Time KernelEnclave::Now() const {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns()'s clock
+  return KernelTime(static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+                    static_cast<uint64_t>(ts.tv_nsec));
+}
+
+StatusWord KernelEnclave::AgentStatusWord(int cpu) { return StatusWord(sched_->agent_sw(cpu)); }
+
+StatusWord KernelEnclave::TaskStatusWord(uint32_t sw_index) {
+  return StatusWord(sched_->task_sw(sw_index));
+}
+
+Channel& KernelEnclave::DefaultChannel() { return *channels_[GH_DEFAULT_CHANNEL]; }
+
+// CPU c's channel is c + 1; the loader creates them for the per-CPU model.
+Channel& KernelEnclave::CpuChannel(int cpu) {
+  size_t id = static_cast<size_t>(cpu) + 1;
+  return id < channels_.size() ? *channels_[id] : DefaultChannel();
+}
+
+gh_txn* KernelEnclave::TxnSlot(int cpu) { return sched_->txn(cpu); }
+
+bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
+  uint64_t mask[GH_CPUMASK_WORDS];
+  for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
+  if (!sched_->Commit(mask).ok()) return false;
+  bool all_complete = true;
+  for (int cpu : cpus) {
+    gh_txn* t = sched_->txn(cpu);
+    uint32_t s;
+    // Outcomes arrive within one dispatch on the target CPU; a managed
+    // agent never targets its own CPU here (local commits use LocalYield).
+    while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
+           s != GH_TXN_OPEN && s != GH_TXN_IDLE) {
+      std::this_thread::yield();
+    }
+    all_complete &= s == GH_TXN_COMPLETE;
+  }
+  return all_complete;
+}
+
+bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) {
+  absl::StatusOr<bool> parked = sched_->LocalYieldPrepare(cpu, /*check=*/true, agent_barrier);
+  if (!parked.ok() || !*parked) return false;
+  // Sleep on the doorbell until ACTIVE is set again (Ping or a message). The
+  // flag is checked before every sleep, and the doorbell is rung only after
+  // the flag is set, so no wakeup is lost.
+  gh_status_word* sw = sched_->agent_sw(cpu);
+  int fd = sched_->doorbell_fd(cpu);
+  while (!(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_AGENT_ACTIVE)) {
+    pollfd p = {fd, POLLIN, 0};
+    poll(&p, 1, 100);
+    sched_->DrainDoorbell(cpu);
+  }
+  return true;
+}
+
+absl::Status KernelEnclave::Ping(int cpu, bool make_global) {
+  return sched_->Ping(cpu, make_global);
+}
+
+bool KernelEnclave::bpf_pick() const { return sched_->options().bpf_pick; }
+
+absl::Status KernelEnclave::RunqueueOp(uint64_t gtid, gh_rq_op op) {
+  return sched_->RunqueueOp(gtid, op);
+}
+
+}  // namespace gh

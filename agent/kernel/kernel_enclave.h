@@ -1,0 +1,55 @@
+// kernel_enclave.h: the real Enclave backend, over the loaded ghost_hybrid
+// sched_ext scheduler (BpfScheduler).
+//
+// Status words and transaction slots are the scheduler's mmapped array
+// maps; channels are its ring buffers read with RingChannel (no syscall on
+// the message path); a group commit is one run of the gh_commit syscall
+// program followed by a spin on the slots' outcomes; LocalYield parks the
+// agent in BPF (gh_local_yield) and sleeps on the agent's doorbell until a
+// Ping or a message for it sets GH_SW_AGENT_ACTIVE again.
+//
+// Thread safety: as Enclave. Each Channel has one consumer thread.
+#ifndef GHOST_HYBRID_AGENT_KERNEL_KERNEL_ENCLAVE_H_
+#define GHOST_HYBRID_AGENT_KERNEL_KERNEL_ENCLAVE_H_
+
+#include <memory>
+#include <vector>
+
+#include "agent/kernel/bpf_scheduler.h"
+#include "agent/lib/enclave.h"
+
+namespace gh {
+
+class KernelEnclave : public Enclave {
+ public:
+  // REQUIRES: @sched outlives this enclave; @cpus are in its enclave and it
+  // has a channel per CPU when the per-CPU model will run.
+  KernelEnclave(BpfScheduler* sched, Topology topology, CpuList cpus);
+  ~KernelEnclave() override;
+
+  absl::Time Now() const override;
+  StatusWord AgentStatusWord(int cpu) override;
+  StatusWord TaskStatusWord(uint32_t sw_index) override;
+  Channel& DefaultChannel() override;
+  Channel& CpuChannel(int cpu) override;
+  bool CommitRunRequests(const CpuList& cpus) override;
+  bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
+  absl::Status Ping(int cpu, bool make_global) override;
+  bool bpf_pick() const override;
+  absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) override;
+
+  BpfScheduler* sched() const { return sched_; }
+
+ protected:
+  gh_txn* TxnSlot(int cpu) override;
+
+ private:
+  class RingBufferChannel;
+
+  BpfScheduler* const sched_;
+  std::vector<std::unique_ptr<RingBufferChannel>> channels_;  // by channel id
+};
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_KERNEL_KERNEL_ENCLAVE_H_
