@@ -5,7 +5,7 @@
 cd "$(dirname "$0")/.."
 passed=0 failed=0
 log=$(mktemp)
-build/tests/guest_tests --gtest_color=no 2>&1 | tee "$log"
+stdbuf -oL build/tests/guest_tests --gtest_color=no 2>&1 | tee "$log"
 passed=$((passed + $(grep -c '^\[       OK \]' "$log")))
 failed=$((failed + $(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)' "$log")))
 if ! grep -q '^\[==========\] .* ran\.' "$log"; then

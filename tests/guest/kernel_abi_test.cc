@@ -245,7 +245,10 @@ std::vector<uint64_t> DumpQueuedGtids() {
 // them queued as typed records while they wait, and that each BPF pick
 // advanced the picked task's Tseq.
 TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
-  auto h = Harness::Start(Opts(true));
+  // One enclave CPU, so that tasks visibly wait in the runqueue.
+  BpfSchedulerOptions o = Opts(true);
+  o.enclave = {0};
+  auto h = Harness::Start(o);
   ASSERT_TRUE(h.ok()) << h.status();
   Harness& H = **h;
   constexpr int kTasks = 200;
@@ -257,7 +260,7 @@ TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
     for (int i = 0; i < kTasks; i++) {
       pid_t p = fork();
       if (p == 0) {
-        absl::Time end = absl::Now() + absl::Milliseconds(20);
+        absl::Time end = absl::Now() + absl::Milliseconds(5);
         volatile uint64_t x = 0;
         while (absl::Now() < end) x = x + 1;
         _exit(0);
