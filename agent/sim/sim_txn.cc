@@ -1,0 +1,153 @@
+// sim_txn.cc: the simulated kernel's transactions (commit, validation in the
+// kernel side's order) and its fast path (the BPF runqueue and BPF picks).
+#include "absl/strings/str_format.h"
+#include "agent/lib/check.h"
+#include "agent/sim/sim_kernel.h"
+
+namespace gh {
+
+namespace {
+
+void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+}  // namespace
+
+bool SimKernel::CommitRunRequests(const CpuList& mask) {
+  if (before_commit_) before_commit_(mask);
+  bool all = true;
+  for (int cpu : mask) {
+    gh_txn& txn = txns_[cpu];
+    if (__atomic_load_n(&txn.state, __ATOMIC_ACQUIRE) != GH_TXN_OPEN) continue;
+    StoreRelease(&txn.state, GH_TXN_SUBMITTED);
+    ++kstats_[GH_STAT_TXN_SUBMITTED];
+    StoreRelease(&txn.state, GH_TXN_CLAIMED);
+    const uint32_t outcome = ApplyTxn(cpu, txn);
+    txn.commit_time = static_cast<uint64_t>(now_);
+    StoreRelease(&txn.state, outcome);  // after commit_time: see RunRequest
+    ++kstats_[outcome == GH_TXN_COMPLETE ? GH_STAT_TXN_COMPLETE : GH_STAT_TXN_FAILED];
+    Trace(cpu, TraceKind::kTxn, txn.gtid, outcome);
+    all = all && outcome == GH_TXN_COMPLETE;
+  }
+  return all;
+}
+
+// The validation order of the kernel side's ops.dispatch; each check names
+// the outcome it produces.
+uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
+  if (!cpus().IsSet(cpu) || cpus_[cpu].busy > 0) return GH_TXN_CPU_UNAVAIL;
+  if (txn.gtid == GH_NULL_GTID) return GH_TXN_INVALID_TARGET;
+  int ti = -1;
+  if (txn.gtid != GH_IDLE_GTID) {
+    ti = Find(txn.gtid);
+    if (ti < 0 || tasks_[ti].state == SimTaskState::kNotArrived ||
+        tasks_[ti].state == SimTaskState::kEnded)
+      return GH_TXN_TARGET_NOT_FOUND;
+  }
+  if ((txn.commit_flags & ~static_cast<uint32_t>(GH_COMMIT_FLAGS_ALL)) ||
+      (txn.run_flags & ~static_cast<uint32_t>(GH_RUN_FLAGS_ALL)))
+    return GH_TXN_INVALID_FLAGS;
+  if (txn.check_agent_barrier && txn.agent_barrier != agent_sw_[cpu].barrier)
+    return GH_TXN_AGENT_STALE;
+  if (ti < 0) {
+    // GH_IDLE_GTID: leave the CPU idle.
+    if (cpus_[cpu].current >= 0) Preempt(cpus_[cpu].current, /*repick=*/false);
+    return GH_TXN_COMPLETE;
+  }
+  Task& t = tasks_[ti];
+  if (txn.task_barrier != Sw(ti).barrier) return GH_TXN_TARGET_STALE;
+  if (t.state == SimTaskState::kRunning) {
+    if ((txn.commit_flags & GH_ALLOW_TASK_ONCPU) && t.cpu == cpu) return GH_TXN_COMPLETE;
+    return GH_TXN_TARGET_ONCPU;
+  }
+  if (t.state != SimTaskState::kRunnable) return GH_TXN_TARGET_NOT_RUNNABLE;
+  if (!t.affinity.IsSet(cpu)) return GH_TXN_CPU_UNAVAIL;
+
+  // COMPLETE. Messages this produces must not wake the CPU's own agent: it is
+  // giving the CPU to the task (a local commit) or is parked.
+  suppress_wake_cpu_ = cpu;
+  if (cpus_[cpu].current >= 0) Preempt(cpus_[cpu].current, /*repick=*/false);
+  ParkAgent(cpu, /*repick=*/false);
+  StartRunning(ti, cpu, /*bpf_picked=*/false);
+  suppress_wake_cpu_ = -1;
+  return GH_TXN_COMPLETE;
+}
+
+// ------------------------------------------------------------- fast path
+
+void SimKernel::RqPush(int ti, uint32_t flags) {
+  if (rq_.size() >= GH_RQ_SIZE) {
+    ++kstats_[GH_STAT_RQ_FULL];  // the agent still has the task
+    return;
+  }
+  Task& t = tasks_[ti];
+  ++t.rq_seq;
+  rq_.push_back(gh_rq_entry{t.gtid, static_cast<uint64_t>(now_), flags, t.rq_seq});
+}
+
+bool SimKernel::RqLive(const gh_rq_entry& e) const {
+  const int ti = Find(e.gtid);
+  return ti >= 0 && tasks_[ti].state == SimTaskState::kRunnable &&
+         tasks_[ti].rq_seq == e.enq_seq;
+}
+
+void SimKernel::TryBpfPick(int cpu) {
+  if (!config_.bpf_pick || !cpus().IsSet(cpu)) return;
+  const Cpu& c = cpus_[cpu];
+  if (c.busy > 0 || c.agent_active || c.current >= 0) return;
+  for (auto it = rq_.begin(); it != rq_.end();) {
+    if (!RqLive(*it)) {
+      ++kstats_[GH_STAT_RQ_STALE];
+      it = rq_.erase(it);
+      continue;
+    }
+    const int ti = Find(it->gtid);
+    if (!tasks_[ti].affinity.IsSet(cpu)) {
+      ++it;
+      continue;
+    }
+    rq_.erase(it);
+    StartRunning(ti, cpu, /*bpf_picked=*/true);
+    return;
+  }
+}
+
+void SimKernel::KickIdleCpus() {
+  for (int cpu : cpus()) {
+    if (rq_.empty()) return;
+    TryBpfPick(cpu);
+  }
+}
+
+std::vector<gh_rq_entry> SimKernel::bpf_runqueue() const {
+  std::vector<gh_rq_entry> live;
+  for (const gh_rq_entry& e : rq_)
+    if (RqLive(e)) live.push_back(e);
+  return live;
+}
+
+absl::Status SimKernel::RunqueueOp(uint64_t gtid, gh_rq_op op) {
+  if (op != GH_RQ_OP_REQUEUE_FRONT && op != GH_RQ_OP_REQUEUE_BACK &&
+      op != GH_RQ_OP_REMOVE)
+    return absl::InvalidArgumentError("unknown runqueue op");
+  for (auto it = rq_.begin(); it != rq_.end(); ++it) {
+    if (it->gtid != gtid || !RqLive(*it)) continue;
+    gh_rq_entry e = *it;
+    rq_.erase(it);
+    switch (op) {
+      case GH_RQ_OP_REQUEUE_FRONT:
+        e.flags |= GH_RQ_F_PRIO_BOOST;
+        rq_.push_front(e);
+        break;
+      case GH_RQ_OP_REQUEUE_BACK:
+        e.flags |= GH_RQ_F_YIELD;
+        rq_.push_back(e);
+        break;
+      default:  // GH_RQ_OP_REMOVE
+        break;
+    }
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(absl::StrFormat("%#x is not queued", gtid));
+}
+
+}  // namespace gh
