@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 
 #include "agent/lib/check.h"
@@ -60,6 +61,7 @@ void Agent::ThreadBody() {
     Step();
     steps_.fetch_add(1, std::memory_order_relaxed);
   }
+  exited_.store(true, std::memory_order_release);
 }
 
 FullAgent::FullAgent(Enclave* enclave) : enclave_(enclave) {}
@@ -92,6 +94,18 @@ void FullAgent::TerminateAgents(bool force) {
   terminated_ = true;
   if (threads_started_) {
     for (auto& a : agents_) a->RequestFinish(force);
+    // An agent may park again after its wakeup while others still drain the
+    // scheduler; keep waking the ones that have not left their loop.
+    for (;;) {
+      bool all_exited = true;
+      for (auto& a : agents_) {
+        if (a->exited()) continue;
+        all_exited = false;
+        (void)enclave_->Ping(a->cpu(), /*make_global=*/false);
+      }
+      if (all_exited) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     for (auto& a : agents_) a->JoinThread();
   }
   for (auto& a : agents_) enclave_->DetachAgent(a->cpu());

@@ -64,6 +64,8 @@ class Agent {
   uint64_t thread_steps() const { return steps_.load(std::memory_order_relaxed); }
   // Returns true iff the thread was pinned to cpu() successfully.
   bool pinned() const { return pinned_.load(std::memory_order_acquire); }
+  // Returns true iff the thread left its loop.
+  bool exited() const { return exited_.load(std::memory_order_acquire); }
 
  private:
   void ThreadBody();
@@ -75,6 +77,7 @@ class Agent {
   std::atomic<bool> finished_{false};
   std::atomic<bool> force_{false};
   std::atomic<bool> pinned_{false};
+  std::atomic<bool> exited_{false};
   std::atomic<uint64_t> steps_{0};
 };
 

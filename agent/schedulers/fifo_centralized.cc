@@ -1,0 +1,315 @@
+#include "agent/schedulers/fifo_centralized.h"
+
+#include <algorithm>
+
+#include "agent/lib/check.h"
+
+namespace gh {
+
+using State = CentralizedTaskState;
+
+CentralizedFifoScheduler::CentralizedFifoScheduler(
+    Enclave* enclave, CpuList cpus, const CentralizedFifoConfig& config)
+    : BasicDispatchScheduler(enclave, cpus),
+      cpu_states_(GH_MAX_CPUS),
+      global_cpu_(cpus.IsSet(config.global_cpu) ? config.global_cpu : cpus.Front()),
+      preemption_time_slice_(config.preemption_time_slice) {}
+
+void CentralizedFifoScheduler::EnclaveReady() {
+  const absl::Status s = GetDefaultChannel().SetAgent(-1);
+  GH_CHECK_MSG(s.ok(), std::string(s.message()));
+  PingAgent(GetGlobalCPUId(), /*make_global=*/true);
+}
+
+bool CentralizedFifoScheduler::Available(int cpu) const {
+  return !enclave()->AgentStatusWord(cpu).boosted_priority();
+}
+
+std::vector<uint64_t> CentralizedFifoScheduler::RunqueueGtids() const {
+  std::vector<uint64_t> v;
+  for (const CentralizedFifoTask* t : run_queue_) v.push_back(t->gtid);
+  return v;
+}
+
+uint64_t CentralizedFifoScheduler::CurrentGtid(int cpu) const {
+  const CentralizedFifoTask* t = cpu_states_[cpu].current;
+  return t ? t->gtid : 0;
+}
+
+// ------------------------------------------------------------- run queue
+
+void CentralizedFifoScheduler::Enqueue(CentralizedFifoTask* task) {
+  GH_CHECK(task->state == State::kRunnable);
+  task->state = State::kQueued;
+  if (task->prio_boost || task->preempted) {
+    run_queue_.push_front(task);
+  } else {
+    run_queue_.push_back(task);
+  }
+}
+
+CentralizedFifoTask* CentralizedFifoScheduler::Dequeue() {
+  if (run_queue_.empty()) return nullptr;
+  CentralizedFifoTask* task = run_queue_.front();
+  run_queue_.pop_front();
+  GH_CHECK(task->queued());
+  task->state = State::kRunnable;
+  return task;
+}
+
+void CentralizedFifoScheduler::RemoveFromRunqueue(CentralizedFifoTask* task) {
+  GH_CHECK(task->queued());
+  auto it = std::find(run_queue_.begin(), run_queue_.end(), task);
+  GH_CHECK(it != run_queue_.end());
+  run_queue_.erase(it);
+  task->state = State::kRunnable;
+}
+
+void CentralizedFifoScheduler::Yield(CentralizedFifoTask* task) {
+  GH_CHECK(task->oncpu() || task->state == State::kRunnable);
+  task->state = State::kYielding;
+  yielding_tasks_.push_back(task);
+}
+
+void CentralizedFifoScheduler::RemoveYielding(CentralizedFifoTask* task) {
+  auto it = std::find(yielding_tasks_.begin(), yielding_tasks_.end(), task);
+  GH_CHECK(it != yielding_tasks_.end());
+  yielding_tasks_.erase(it);
+  task->state = State::kRunnable;
+}
+
+void CentralizedFifoScheduler::ClearCurrent(CentralizedFifoTask* task) {
+  GH_CHECK(task->oncpu());
+  CpuState& cs = cpu_states_[task->cpu];
+  // The agent may already have given the CPU to another task (a commit that
+  // preempted this one, whose message is only arriving now).
+  if (cs.current == task) cs.current = nullptr;
+  task->cpu = -1;
+  task->state = State::kRunnable;
+}
+
+void CentralizedFifoScheduler::Detach(CentralizedFifoTask* task) {
+  switch (task->state) {
+    case State::kOnCpu: ClearCurrent(task); break;
+    case State::kQueued: RemoveFromRunqueue(task); break;
+    case State::kYielding: RemoveYielding(task); break;
+    case State::kBlocked:
+    case State::kRunnable: break;
+  }
+}
+
+void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, int cpu) {
+  GH_CHECK(task->state == State::kRunnable);
+  task->state = State::kOnCpu;
+  task->cpu = cpu;
+  task->preempted = false;
+  task->prio_boost = false;
+}
+
+// -------------------------------------------------------------- handlers
+
+void CentralizedFifoScheduler::TaskNew(CentralizedFifoTask* task, const Message& msg) {
+  task->seqnum = msg.seqnum();
+  task->state = State::kBlocked;
+  if (msg.task_new().runnable) {
+    task->state = State::kRunnable;
+    Enqueue(task);
+  }
+  ++num_tasks_;
+}
+
+void CentralizedFifoScheduler::TaskRunnable(CentralizedFifoTask* task, const Message& msg) {
+  GH_CHECK(task->state == State::kBlocked);
+  task->state = State::kRunnable;
+  // A non-deferrable wakeup may hold resources others wait for: go first.
+  task->prio_boost = !msg.wakeup().deferrable;
+  Enqueue(task);
+}
+
+void CentralizedFifoScheduler::TaskBlocked(CentralizedFifoTask* task, const Message& msg) {
+  Detach(task);
+  task->state = State::kBlocked;
+}
+
+void CentralizedFifoScheduler::TaskPreempted(CentralizedFifoTask* task, const Message& msg) {
+  task->preempted = true;
+  if (task->oncpu()) {
+    ClearCurrent(task);
+    Enqueue(task);
+  }
+  // Otherwise it is already queued (slice preemption requeued it) or skips
+  // this round (yielding).
+}
+
+void CentralizedFifoScheduler::TaskYield(CentralizedFifoTask* task, const Message& msg) {
+  if (task->oncpu()) {
+    ClearCurrent(task);
+    Yield(task);
+  }
+}
+
+void CentralizedFifoScheduler::TaskDead(CentralizedFifoTask* task, const Message& msg) {
+  Detach(task);
+  allocator()->FreeTask(task);
+  --num_tasks_;
+}
+
+void CentralizedFifoScheduler::TaskDeparted(CentralizedFifoTask* task, const Message& msg) {
+  Detach(task);
+  allocator()->FreeTask(task);
+  --num_tasks_;
+}
+
+void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Message& msg) {
+  // Our own commits already called TaskOnCpu(task, cpu); only fast-path
+  // picks are news.
+  if (!msg.bpf_picked()) return;
+  if (task->state == State::kQueued) RemoveFromRunqueue(task);
+  if (task->state == State::kYielding) RemoveYielding(task);
+  if (task->oncpu()) ClearCurrent(task);
+  TaskOnCpu(task, msg.cpu());
+  CpuState& cs = cpu_states_[msg.cpu()];
+  if (cs.current == nullptr) {
+    cs.current = task;
+    cs.last_commit = msg.time();
+  }
+}
+
+// ------------------------------------------------------------ scheduling
+
+void CentralizedFifoScheduler::GlobalSchedule(const StatusWord& agent_sw,
+                                              BarrierToken agent_sw_last) {
+  const int global_cpu = GetGlobalCPUId();
+  const absl::Time now = MonotonicNow();
+  CpuList available, assigned;
+  for (int cpu : cpus()) {
+    const CpuState& cs = cpu_states_[cpu];
+    // The global agent's CPU runs no workload. (Its last task may still be
+    // listed until that task's TASK_PREEMPT arrives.)
+    if (cpu == global_cpu) continue;
+    // A higher class (e.g. CFS, RT) holds this CPU.
+    if (!Available(cpu)) continue;
+    // The task there is inside its time slice.
+    if (cs.current && now - cs.last_commit < preemption_time_slice_) continue;
+    available.Set(cpu);
+  }
+
+  while (!available.Empty()) {
+    CentralizedFifoTask* next = Dequeue();
+    if (!next) break;
+    // Still on a CPU (preempted by us, not yet off it), or messages we have
+    // not read: skip it this round.
+    if (next->status_word.on_cpu()) {
+      stats().Count(kCtrSkippedOnCpu);
+      Yield(next);
+      continue;
+    }
+    if (next->seqnum != next->status_word.barrier()) {
+      stats().Count(kCtrSkippedUnread);
+      Yield(next);
+      continue;
+    }
+    const int next_cpu = available.Front();
+    CpuState& cs = cpu_states_[next_cpu];
+    if (cs.current) {
+      // Its slice expired: the commit preempts it; it goes to the back.
+      stats().Count(kCtrSlicePreemptions);
+      cs.current->state = State::kRunnable;
+      cs.current->cpu = -1;
+      Enqueue(cs.current);
+    }
+    cs.current = next;
+    available.Clear(next_cpu);
+    assigned.Set(next_cpu);
+    // No agent barrier: the global agent commits on other CPUs than its own.
+    enclave()->GetRunRequest(next_cpu)->Open({.target = next->gtid,
+                                              .target_barrier = next->seqnum,
+                                              .commit_flags = GH_COMMIT_AT_TXN_COMMIT});
+  }
+
+  if (!assigned.Empty()) {
+    CommitGroup(assigned);
+    const absl::Time commit_time = MonotonicNow();
+    for (int cpu : assigned) cpu_states_[cpu].last_commit = commit_time;
+  }
+  for (int cpu : assigned) {
+    CpuState& cs = cpu_states_[cpu];
+    if (enclave()->GetRunRequest(cpu)->succeeded()) {
+      TaskOnCpu(cs.current, cpu);
+    } else {
+      // Never lose it: back to the front, and the CPU is free again.
+      cs.current->prio_boost = true;
+      Enqueue(cs.current);
+      cs.current = nullptr;
+    }
+  }
+
+  // Tasks that yielded (or were skipped) rejoin having missed this round.
+  for (CentralizedFifoTask* t : yielding_tasks_) {
+    GH_CHECK(t->state == State::kYielding);
+    t->state = State::kRunnable;
+    Enqueue(t);
+  }
+  yielding_tasks_.clear();
+}
+
+bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
+                                                 int this_cpu) {
+  const int global_cpu = GetGlobalCPUId();
+  const Topology& topo = topology();
+  const CpuList levels[] = {topo.siblings(global_cpu), topo.l3_siblings(global_cpu),
+                            topo.numa_cpus(global_cpu), cpus()};
+  int target = -1;
+  for (const CpuList& level : levels) {
+    for (int cpu : level.Intersect(cpus())) {
+      if (cpu != global_cpu && Available(cpu)) {
+        target = cpu;
+        break;
+      }
+    }
+    if (target >= 0) break;
+  }
+  if (target < 0) return false;
+  GH_CHECK_NE(target, this_cpu);
+  // The task running on `target` is preempted when its agent wakes; its
+  // TASK_PREEMPT (or BLOCKED/YIELD if it stopped first) updates our state.
+  SetGlobalCPU(target);
+  stats().Count(kCtrGlobalMigrations);
+  PingAgent(target, /*make_global=*/true);
+  return true;
+}
+
+// ------------------------------------------------------------------ agents
+
+void CentralizedFifoAgent::Step() {
+  const StatusWord::BarrierToken agent_barrier = status_word().barrier();
+  if (cpu() != scheduler_->GetGlobalCPUId()) {
+    scheduler_->stats().Count(kCtrLocalYields);
+    enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
+    return;
+  }
+  if (boosted_priority() && scheduler_->PickNextGlobalCPU(agent_barrier, cpu())) return;
+  Channel& channel = scheduler_->GetDefaultChannel();
+  Message msg;
+  while (!(msg = channel.Peek()).empty()) {
+    scheduler_->DispatchMessage(msg);
+    channel.Consume(msg);
+  }
+  scheduler_->GlobalSchedule(status_word(), agent_barrier);
+}
+
+FullCentralizedFifoAgent::FullCentralizedFifoAgent(Enclave* enclave,
+                                                   const CentralizedFifoConfig& config)
+    : FullAgent(enclave),
+      scheduler_(std::make_unique<CentralizedFifoScheduler>(enclave, enclave->cpus(), config)) {
+  CreateAgents();
+  scheduler_->EnclaveReady();
+}
+
+FullCentralizedFifoAgent::~FullCentralizedFifoAgent() { TerminateAgents(/*force=*/true); }
+
+std::unique_ptr<Agent> FullCentralizedFifoAgent::MakeAgent(int cpu) {
+  return std::make_unique<CentralizedFifoAgent>(enclave(), cpu, scheduler_.get());
+}
+
+}  // namespace gh

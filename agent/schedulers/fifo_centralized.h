@@ -1,0 +1,165 @@
+// fifo_centralized.h: the centralized FIFO scheduler (ghOSt's
+// schedulers/fifo/centralized), on the abstract Enclave.
+//
+// One global agent spins on its CPU (which runs no workload); every other
+// agent parks in LocalYield. Each iteration the global agent drains the
+// default channel, then GlobalSchedule():
+//   1. picks the available CPUs: not the global CPU, not held by a higher
+//      class, not running a task that is still inside its time slice;
+//   2. dequeues tasks in FIFO order, skipping (for one round) tasks that are
+//      still on a CPU or have unread messages (Tseq != status-word barrier),
+//      and opens a transaction per CPU (a task past its slice on that CPU is
+//      requeued at the back: it is preempted by the commit);
+//   3. commits all of them as one group; a success is TaskOnCpu, a failure
+//      requeues the task at the front with prio_boost;
+//   4. returns tasks that yielded during the round to the queue.
+// When a higher class takes the global CPU (GH_SW_BOOST_PRIO in the agent's
+// status word) the agent hands the global role to the nearest available CPU
+// (PickNextGlobalCPU: SMT sibling, L3 sibling, NUMA node, any), pings that
+// agent and parks itself on its next iteration.
+//
+// With the kernel's fast path (bpf_pick) the kernel runs new and woken tasks
+// itself; the agent learns of it from TASK_ON_CPU with BPF_PICKED and then
+// treats the task as running (its slice counts from the pick).
+//
+// Thread safety: scheduler state is used by the agent that holds the global
+// role only; the role passes through PickNextGlobalCPU (release) and the
+// next agent's GetGlobalCPUId (acquire) after the kernel wakes it.
+#ifndef GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
+#define GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "agent/lib/agent.h"
+#include "agent/lib/scheduler.h"
+
+namespace gh {
+
+// States of a task and their legal transitions:
+//   kBlocked  -> kRunnable (WAKEUP)
+//   kRunnable -> kQueued (Enqueue) | kOnCpu (commit, BPF pick) | kYielding
+//   kQueued   -> kRunnable (Dequeue) | kBlocked (BLOCKED while queued)
+//   kOnCpu    -> kRunnable (preempted, slice) | kBlocked | kYielding (YIELD)
+//   kYielding -> kQueued (end of the round) | kBlocked
+enum class CentralizedTaskState { kBlocked, kRunnable, kQueued, kOnCpu, kYielding };
+
+struct CentralizedFifoTask : Task {
+  CentralizedFifoTask(uint64_t gtid, StatusWord sw) : Task(gtid, sw) {}
+  bool oncpu() const { return state == CentralizedTaskState::kOnCpu; }
+  bool queued() const { return state == CentralizedTaskState::kQueued; }
+
+  CentralizedTaskState state = CentralizedTaskState::kBlocked;
+  int cpu = -1;             // valid while kOnCpu
+  bool preempted = false;   // requeue at the front
+  bool prio_boost = false;  // requeue at the front
+};
+
+struct CentralizedFifoConfig {
+  int global_cpu = -1;  // -1 or not in the enclave: its first CPU
+  absl::Duration preemption_time_slice = absl::InfiniteDuration();
+};
+
+class CentralizedFifoScheduler
+    : public BasicDispatchScheduler<CentralizedFifoTask> {
+ public:
+  using BarrierToken = StatusWord::BarrierToken;
+
+  CentralizedFifoScheduler(Enclave* enclave, CpuList cpus,
+                           const CentralizedFifoConfig& config);
+
+  // Unties the default channel from agents (the global agent polls it) and
+  // hands the global role to the configured CPU.
+  void EnclaveReady() override;
+  bool Empty() const override { return num_tasks_ == 0; }
+
+  // One scheduling round (see the file comment). Called by the global agent.
+  void GlobalSchedule(const StatusWord& agent_sw, BarrierToken agent_sw_last);
+  // Moves the global role off `this_cpu`. Returns true iff it moved.
+  bool PickNextGlobalCPU(BarrierToken agent_barrier, int this_cpu);
+  int GetGlobalCPUId() const { return global_cpu_.load(std::memory_order_acquire); }
+  void SetGlobalCPU(int cpu) { global_cpu_.store(cpu, std::memory_order_release); }
+  Channel& GetDefaultChannel() { return enclave()->DefaultChannel(); }
+  // Returns true iff no higher class holds `cpu`.
+  bool Available(int cpu) const;
+
+  // Introspection (tests, the CLI).
+  std::vector<uint64_t> RunqueueGtids() const;
+  // Returns the gtid the scheduler believes runs on `cpu`, or 0.
+  uint64_t CurrentGtid(int cpu) const;
+  size_t YieldingCount() const { return yielding_tasks_.size(); }
+
+ protected:
+  void TaskNew(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskRunnable(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskBlocked(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskPreempted(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskYield(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskDead(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskDeparted(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskOnCpu(CentralizedFifoTask* task, const Message& msg) override;
+
+ private:
+  struct alignas(64) CpuState {
+    CentralizedFifoTask* current = nullptr;
+    absl::Time last_commit = absl::InfinitePast();
+  };
+
+  // REQUIRES: task->state == kRunnable. Front iff prio_boost or preempted.
+  void Enqueue(CentralizedFifoTask* task);
+  CentralizedFifoTask* Dequeue();
+  void RemoveFromRunqueue(CentralizedFifoTask* task);
+  // Parks `task` for the rest of this round. REQUIRES: kOnCpu or kRunnable.
+  void Yield(CentralizedFifoTask* task);
+  void RemoveYielding(CentralizedFifoTask* task);
+  // The task is known to run on `cpu`.
+  void TaskOnCpu(CentralizedFifoTask* task, int cpu);
+  // The task left its CPU: forget it as that CPU's current.
+  void ClearCurrent(CentralizedFifoTask* task);
+  // Takes the task out of every structure (before it is freed).
+  void Detach(CentralizedFifoTask* task);
+
+  std::vector<CpuState> cpu_states_;
+  std::deque<CentralizedFifoTask*> run_queue_;
+  std::vector<CentralizedFifoTask*> yielding_tasks_;
+  std::atomic<int> global_cpu_;
+  const absl::Duration preemption_time_slice_;
+  int num_tasks_ = 0;
+};
+
+class CentralizedFifoAgent : public Agent {
+ public:
+  CentralizedFifoAgent(Enclave* enclave, int cpu,
+                       CentralizedFifoScheduler* scheduler)
+      : Agent(enclave, cpu), scheduler_(scheduler) {}
+
+  // Non-global agents LocalYield; the global one hands off if boosted, else
+  // drains the default channel and runs GlobalSchedule.
+  void Step() override;
+  bool SchedulerEmpty() const override { return scheduler_->Empty(); }
+
+ private:
+  CentralizedFifoScheduler* const scheduler_;
+};
+
+class FullCentralizedFifoAgent : public FullAgent {
+ public:
+  // Creates the scheduler over all enclave CPUs and one agent per CPU.
+  FullCentralizedFifoAgent(Enclave* enclave, const CentralizedFifoConfig& config);
+  ~FullCentralizedFifoAgent() override;
+
+  CentralizedFifoScheduler* scheduler() const override { return scheduler_.get(); }
+
+ protected:
+  std::unique_ptr<Agent> MakeAgent(int cpu) override;
+
+ private:
+  std::unique_ptr<CentralizedFifoScheduler> scheduler_;
+};
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_

@@ -1,0 +1,275 @@
+// Tests of the centralized FIFO scheduler on the simulated kernel, one per
+// behaviour of ghOSt's centralized FIFO agent (the seed's walk-through).
+#include "agent/schedulers/fifo_centralized.h"
+
+#include "agent/sim/sim_kernel.h"
+#include "gtest/gtest.h"
+
+namespace gh {
+namespace {
+
+using A = SimAction;
+const absl::Duration kUs = absl::Microseconds(1);
+
+SimConfig Machine(int ncpus, bool auto_step = true) {
+  SimConfig c;
+  c.topology = Topology::Synthetic(ncpus, 1, ncpus, 1);
+  c.auto_step_agents = auto_step;
+  return c;
+}
+
+SimTaskSpec Runs(absl::Duration d, absl::Duration arrival = absl::ZeroDuration()) {
+  return {.arrival = arrival, .script = {A::Run(d)}};
+}
+
+// Returns the trace records of `kind` (and gtid, if non-zero), in order.
+std::vector<TraceRecord> Records(const SimKernel& k, TraceKind kind, uint64_t gtid = 0) {
+  std::vector<TraceRecord> out;
+  for (const TraceRecord& r : k.trace())
+    if (r.kind == kind && (gtid == 0 || r.gtid == gtid)) out.push_back(r);
+  return out;
+}
+
+// In manual mode, lets every agent but the global one park.
+void ParkNonGlobalAgents(SimKernel& k, CentralizedFifoScheduler* s) {
+  for (int cpu : k.cpus())
+    if (cpu != s->GetGlobalCPUId()) k.StepAgent(cpu);
+}
+
+// Tests that one round dispatches queued tasks in FIFO order onto the
+// available CPUs, skips the global agent's CPU, and commits all
+// transactions as one group.
+TEST(CentralizedFifo, GlobalScheduleDispatchesFifoInOneGroupCommit) {
+  SimKernel k(Machine(5));
+  FullCentralizedFifoAgent fa(&k, {});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  uint64_t g[6];
+  for (auto& x : g) x = k.AddTask(Runs(100 * kUs));
+  k.RunFor(2 * kUs);
+  EXPECT_EQ(s->GetGlobalCPUId(), 0);
+  EXPECT_EQ(k.running_on(0), 0u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(k.running_on(1 + i), g[i]) << i;
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{g[4], g[5]}));
+  EXPECT_EQ(s->stats().groups(AgentStats::GroupBucket(4)), 1u);
+  EXPECT_EQ(s->stats().group_txns(), 4u);
+  EXPECT_EQ(s->stats().txns(GH_TXN_COMPLETE), 4u);
+  ASSERT_TRUE(k.RunUntilDone(absl::Milliseconds(1)).ok());
+  EXPECT_TRUE(Records(k, TraceKind::kRun).size() == 6);
+  for (const TraceRecord& r : Records(k, TraceKind::kRun)) EXPECT_NE(r.cpu, 0);
+}
+
+// Tests that a commit that fails because the task's Tseq moved (a message
+// raced with the decision) requeues the task at the front with prio_boost,
+// and that it runs next, ahead of tasks queued before the failure.
+TEST(CentralizedFifo, StaleCommitIsRequeuedAtFrontWithPrioBoostAndRunsNext) {
+  SimKernel k(Machine(3));
+  FullCentralizedFifoAgent fa(&k, {});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  const uint64_t a = k.AddTask(Runs(100 * kUs));
+  const uint64_t b = k.AddTask(Runs(100 * kUs));
+  const uint64_t c = k.AddTask(Runs(100 * kUs));
+  bool raced = false;
+  k.SetBeforeCommitHook([&](const CpuList&) {
+    if (!raced) k.SetNice(a, 1);  // A's Tseq moves after the agent decided
+    raced = true;
+  });
+  k.RunFor(kUs);  // first round: A -> cpu 1 (stale), B -> cpu 2
+  auto txns = Records(k, TraceKind::kTxn, a);
+  ASSERT_EQ(txns.size(), 1u);
+  EXPECT_EQ(txns[0].arg, static_cast<uint32_t>(GH_TXN_TARGET_STALE));
+  EXPECT_EQ(txns[0].cpu, 1);
+  EXPECT_EQ(k.running_on(2), b);
+  EXPECT_EQ(k.running_on(1), 0u);
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{a, c}));
+  EXPECT_TRUE(s->allocator()->GetTask(a)->prio_boost);
+  k.RunFor(kUs);  // next round: A, not C, gets cpu 1
+  EXPECT_EQ(k.running_on(1), a);
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{c}));
+  EXPECT_FALSE(s->allocator()->GetTask(a)->prio_boost);
+  EXPECT_EQ(s->stats().txns(GH_TXN_TARGET_STALE), 1u);
+}
+
+// Tests that a task whose status-word barrier is ahead of the last message
+// the agent consumed is not scheduled, even with a CPU free, until that
+// message has been consumed.
+TEST(CentralizedFifo, TaskWithUnreadMessageIsNotScheduledUntilConsumed) {
+  SimKernel k(Machine(2, /*auto_step=*/false));
+  FullCentralizedFifoAgent fa(&k, {});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  ParkNonGlobalAgents(k, s);
+  const uint64_t a = k.AddTask(Runs(10 * kUs));
+  const uint64_t b = k.AddTask(Runs(10 * kUs));
+  k.RunFor(absl::ZeroDuration());
+  k.StepAgent(0);  // A -> cpu 1, B queued
+  ASSERT_EQ(k.running_on(1), a);
+  k.RunFor(10 * kUs);  // A exits: cpu 1 is free
+  k.SetNice(b, 2);     // B gets a message the agent has not read
+  // Consume everything except B's message, then run a round.
+  Channel& ch = k.DefaultChannel();
+  Message m;
+  while (!(m = ch.Peek()).empty() && m.gtid() != b) {
+    s->DispatchMessage(m);
+    ch.Consume(m);
+  }
+  ASSERT_FALSE(ch.Peek().empty());
+  s->GlobalSchedule(k.AgentStatusWord(0), k.aseq(0));
+  EXPECT_EQ(k.running_on(1), 0u);
+  EXPECT_EQ(s->stats().counter(kCtrSkippedUnread), 1u);
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{b}));
+  EXPECT_EQ(Records(k, TraceKind::kTxn, b).size(), 0u);
+  k.StepAgent(0);  // consumes B's message, then schedules it
+  EXPECT_EQ(k.running_on(1), b);
+}
+
+// Tests that a task that yields sits out exactly one scheduling round: not
+// run in the round that processed its YIELD, run in the next.
+TEST(CentralizedFifo, YieldingTaskSkipsExactlyOneRound) {
+  SimKernel k(Machine(2, /*auto_step=*/false));
+  FullCentralizedFifoAgent fa(&k, {});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  ParkNonGlobalAgents(k, s);
+  const uint64_t y = k.AddTask({.script = {A::Run(5 * kUs), A::Yield(), A::Run(5 * kUs)}});
+  k.RunFor(absl::ZeroDuration());
+  k.StepAgent(0);
+  ASSERT_EQ(k.running_on(1), y);
+  k.RunFor(5 * kUs);  // y yields; cpu 1 is idle
+  ASSERT_EQ(k.running_on(1), 0u);
+  k.StepAgent(0);  // this round sees the YIELD: y sits out
+  EXPECT_EQ(k.running_on(1), 0u);
+  EXPECT_EQ(Records(k, TraceKind::kTxn, y).size(), 1u);
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{y}));  // back after the round
+  EXPECT_EQ(s->YieldingCount(), 0u);
+  k.StepAgent(0);  // the next round runs it
+  EXPECT_EQ(k.running_on(1), y);
+}
+
+// Tests that with a time slice, a task past its slice is preempted by the
+// next queued task and requeued at the back, while a task inside its slice
+// keeps its CPU.
+TEST(CentralizedFifo, TaskPastSliceIsPreemptedAndRequeuedWhileOneInsideIsNot) {
+  SimKernel k(Machine(3));
+  FullCentralizedFifoAgent fa(&k, {.preemption_time_slice = 100 * kUs});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  const uint64_t a = k.AddTask(Runs(absl::Milliseconds(1)));            // cpu 1 at 1us
+  const uint64_t b = k.AddTask(Runs(absl::Milliseconds(1), 80 * kUs));  // cpu 2 at 81us
+  const uint64_t c = k.AddTask(Runs(absl::Milliseconds(1), 110 * kUs));
+  k.RunFor(109 * kUs);
+  EXPECT_EQ(k.running_on(1), a);  // 108us > slice, but nothing else to run
+  EXPECT_EQ(k.running_on(2), b);
+  k.RunFor(3 * kUs);
+  EXPECT_EQ(k.running_on(1), c);
+  EXPECT_EQ(k.running_on(2), b);
+  auto stops = Records(k, TraceKind::kStop, a);
+  ASSERT_EQ(stops.size(), 1u);
+  EXPECT_EQ(stops[0].arg, static_cast<uint32_t>(GH_MSG_TASK_PREEMPT));
+  EXPECT_EQ(s->RunqueueGtids(), (std::vector<uint64_t>{a}));
+  EXPECT_EQ(s->stats().counter(kCtrSlicePreemptions), 1u);
+  EXPECT_TRUE(Records(k, TraceKind::kStop, b).empty());
+}
+
+// Tests that the default (infinite) slice never preempts a running task.
+TEST(CentralizedFifo, InfiniteSliceNeverPreempts) {
+  SimKernel k(Machine(2));
+  FullCentralizedFifoAgent fa(&k, {});
+  const uint64_t a = k.AddTask(Runs(500 * kUs));
+  const uint64_t b = k.AddTask(Runs(10 * kUs));
+  k.RunFor(400 * kUs);
+  EXPECT_EQ(k.running_on(1), a);
+  ASSERT_TRUE(k.RunUntilDone(absl::Milliseconds(2)).ok());
+  EXPECT_GT(Records(k, TraceKind::kRun, b)[0].t_ns, 500000);
+  EXPECT_EQ(fa.scheduler()->stats().counter(kCtrSlicePreemptions), 0u);
+}
+
+// Tests that a CPU held by a higher class gets nothing while it is held,
+// and is used again once it is returned.
+TEST(CentralizedFifo, CpuHeldByHigherClassGetsNothing) {
+  SimKernel k(Machine(3));
+  k.AddHigherClassBusy(2, absl::ZeroDuration(), 500 * kUs);
+  FullCentralizedFifoAgent fa(&k, {});
+  for (int i = 0; i < 3; ++i) k.AddTask(Runs(100 * kUs));
+  k.RunFor(450 * kUs);
+  EXPECT_EQ(k.tasks_ended(), 3);
+  ASSERT_EQ(Records(k, TraceKind::kRun).size(), 3u);
+  for (const TraceRecord& r : Records(k, TraceKind::kRun)) EXPECT_EQ(r.cpu, 1);
+  EXPECT_EQ(fa.scheduler()->stats().txns(GH_TXN_CPU_UNAVAIL), 0u);
+  for (int i = 0; i < 2; ++i) k.AddTask(Runs(100 * kUs, k.elapsed() + 60 * kUs));
+  ASSERT_TRUE(k.RunUntilDone(absl::Milliseconds(2)).ok());
+  bool cpu2_used = false;
+  for (const TraceRecord& r : Records(k, TraceKind::kRun)) {
+    if (r.cpu == 2) {
+      EXPECT_GE(r.t_ns, 500000);
+      cpu2_used = true;
+    }
+  }
+  EXPECT_TRUE(cpu2_used);
+}
+
+// Takes the global CPU (0) away after making `others_busy` unavailable and
+// returns the CPU the global role moved to. The machine: 16 CPUs, SMT pairs,
+// 4 CPUs per L3, 2 NUMA nodes of 8.
+int GlobalRoleAfterTakingCpu0(const CpuList& others_busy) {
+  SimConfig c;
+  c.topology = Topology::Synthetic(16, 2, 4, 2);
+  SimKernel k(c);
+  FullCentralizedFifoAgent fa(&k, {.global_cpu = 0});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  for (int i = 0; i < 20; ++i) k.AddTask(Runs(absl::Milliseconds(1)));
+  for (int cpu : others_busy) k.AddHigherClassBusy(cpu, 5 * kUs, absl::Milliseconds(2));
+  k.AddHigherClassBusy(0, 20 * kUs, absl::Milliseconds(2));
+  k.RunFor(19 * kUs);
+  EXPECT_EQ(s->GetGlobalCPUId(), 0);
+  k.RunFor(10 * kUs);
+  const int g = s->GetGlobalCPUId();
+  // The new global agent runs, holds the flag and runs no task; the old one
+  // yielded its CPU (parked).
+  EXPECT_EQ(k.global_cpu(), g);
+  EXPECT_TRUE(k.AgentStatusWord(g).agent_global());
+  EXPECT_FALSE(k.AgentStatusWord(0).agent_global());
+  EXPECT_TRUE(k.agent_active(g));
+  EXPECT_EQ(k.running_on(g), 0u);
+  EXPECT_FALSE(k.agent_active(0));
+  EXPECT_EQ(s->stats().counter(kCtrGlobalMigrations), 1u);
+  // The task that ran on the new global CPU was preempted, not lost.
+  const auto stops = Records(k, TraceKind::kStop);
+  bool preempted_on_g = false;
+  for (const TraceRecord& r : stops)
+    if (r.cpu == g && r.arg == GH_MSG_TASK_PREEMPT) preempted_on_g = true;
+  EXPECT_TRUE(preempted_on_g);
+  EXPECT_TRUE(k.RunUntilDone(absl::Milliseconds(20)).ok());
+  EXPECT_TRUE(k.violations().empty());
+  return g;
+}
+
+// Tests that when the global CPU is taken by a higher class the global role
+// moves to the SMT sibling first, then an L3 sibling, then the same NUMA
+// node, then anywhere, and the old agent parks (LocalYield).
+TEST(CentralizedFifo, GlobalRoleMovesToSiblingThenL3ThenNumaThenAnywhere) {
+  EXPECT_EQ(GlobalRoleAfterTakingCpu0({}), 1);                        // sibling
+  EXPECT_EQ(GlobalRoleAfterTakingCpu0({1}), 2);                       // L3
+  EXPECT_EQ(GlobalRoleAfterTakingCpu0({1, 2, 3}), 4);                 // NUMA node
+  EXPECT_EQ(GlobalRoleAfterTakingCpu0({1, 2, 3, 4, 5, 6, 7}), 8);     // anywhere
+  EXPECT_EQ(GlobalRoleAfterTakingCpu0({1, 2, 3, 4, 5, 6, 7, 8}), 9);  // anywhere, first free
+}
+
+// Tests the hybrid fast path: tasks the kernel picks are seen as running
+// (BPF_PICKED), are never also committed by the agent, and everything ends.
+TEST(CentralizedFifo, BpfPickedTaskIsNotAlsoRunByAgent) {
+  SimConfig c = Machine(4);
+  c.bpf_pick = true;
+  SimKernel k(c);
+  FullCentralizedFifoAgent fa(&k, {.preemption_time_slice = 50 * kUs});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  for (const SimTaskSpec& spec :
+       RandomWorkload(3, {.num_tasks = 300, .arrival_span = absl::Milliseconds(2)}))
+    k.AddTask(spec);
+  ASSERT_TRUE(k.RunUntilDone(absl::Seconds(1)).ok());
+  k.RunFor(5 * kUs);
+  EXPECT_GT(s->stats().counter(kCtrBpfPicksSeen), 0u);
+  EXPECT_EQ(s->stats().counter(kCtrBpfPicksSeen), k.kernel_stat(GH_STAT_BPF_PICKS));
+  EXPECT_GT(s->stats().txns(GH_TXN_COMPLETE), 0u);
+  EXPECT_TRUE(k.violations().empty()) << k.violations()[0];
+  EXPECT_TRUE(s->Empty());
+}
+
+}  // namespace
+}  // namespace gh
