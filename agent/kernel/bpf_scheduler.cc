@@ -79,7 +79,13 @@ absl::Status CheckSchedExtAvailable() {
         "this kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT): run "
         "scripts/check-kernel.sh, or use 'make run' / scripts/vm.sh to run in the guest.");
   }
+  // A scheduler that was just unloaded passes through "disabling": give the
+  // kernel a moment before calling the slot taken.
   std::string state = ReadFirstLine("/sys/kernel/sched_ext/state");
+  for (int i = 0; i < 100 && state != "disabled" && state != "enabled"; i++) {
+    usleep(20000);
+    state = ReadFirstLine("/sys/kernel/sched_ext/state");
+  }
   if (state != "disabled") {
     std::string ops = ReadFirstLine("/sys/kernel/sched_ext/root/ops");
     return absl::AlreadyExistsError(absl::StrCat(
@@ -230,8 +236,10 @@ absl::Status BpfScheduler::PinMaps() {
   struct bpf_map* maps[] = {skel_->maps.runqueue, skel_->maps.task_sw, skel_->maps.agent_sw,
                             skel_->maps.txn, skel_->maps.bss, skel_->maps.data};
   for (struct bpf_map* m : maps) {
-    // Internal maps are named ".bss"/".data" by libbpf; pin them as bss/data.
-    std::string path = absl::StrCat(dir, "/", absl::StripPrefix(bpf_map__name(m), "."));
+    // Internal maps are named "ghost_hy.bss" and so on; bpffs names may not
+    // contain dots, so pin them as bss and data.
+    std::string name = bpf_map__name(m);
+    std::string path = absl::StrCat(dir, "/", name.substr(name.rfind('.') + 1));
     unlink(path.c_str());
     if (bpf_obj_pin(bpf_map__fd(m), path.c_str()) != 0) {
       return absl::InternalError(absl::StrCat("cannot pin ", path, ": ", strerror(errno)));

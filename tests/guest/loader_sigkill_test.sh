@@ -6,6 +6,8 @@ set -u
 cd "$(dirname "$0")/../.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+# A scheduler unloaded by the previous test may still be disabling.
+for _ in $(seq 100); do [ "$(cat /sys/kernel/sched_ext/state)" = disabled ] && break; sleep 0.1; done
 expected=$(awk 'BEGIN{s=0;for(i=0;i<400000;i++)s+=i%7;print s}')
 
 ./ghost_hybrid --bpf-pick --stats-interval=0 -- sh -c "
@@ -16,7 +18,11 @@ expected=$(awk 'BEGIN{s=0;for(i=0;i<400000;i++)s+=i%7;print s}')
   wait" 2>/dev/null &
 gh=$!
 # Let the workers start under ghost_hybrid.
-for _ in $(seq 100); do [ -s "$out/policy" ] && break; sleep 0.05; done
+for _ in $(seq 200); do
+  [ -s "$out/policy" ] && break
+  kill -0 $gh 2>/dev/null || { echo "FAIL: ghost_hybrid exited before the workload started"; exit 1; }
+  sleep 0.05
+done
 state_before=$(cat /sys/kernel/sched_ext/state)
 kill -9 $gh
 wait $gh 2>/dev/null
