@@ -70,7 +70,11 @@ class Enclave {
 
   // Submits the OPEN slots of `cpus` as one group and waits until each has an
   // outcome. Slots of `cpus` that are not OPEN are ignored. Returns true iff
-  // every submitted slot COMPLETEd.
+  // every submitted slot COMPLETEd. A COMPLETE slot on the CPU of an active
+  // agent gives that CPU to the task and parks the agent: for a local commit
+  // (the caller's own CPU) the real backend returns once the agent is woken
+  // again (by a message on its channel or a Ping); the simulator returns at
+  // once and steps the agent again when it is woken.
   virtual bool CommitRunRequests(const CpuList& cpus) = 0;
 
   // Parks the agent of `cpu` (the caller) until pinged, unless the agent's
