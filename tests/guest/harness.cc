@@ -16,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/kernel/task_policy.h"
+#include "agent/lib/message.h"
+#include "agent/lib/run_request.h"
 
 namespace gh::testing {
 namespace {
@@ -214,33 +216,9 @@ std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::D
   return out;
 }
 
-std::string MsgTypeName(int type) {
-  switch (type) {
-    case GH_MSG_TASK_NEW: return "TASK_NEW";
-    case GH_MSG_TASK_WAKEUP: return "TASK_WAKEUP";
-    case GH_MSG_TASK_BLOCKED: return "TASK_BLOCKED";
-    case GH_MSG_TASK_PREEMPT: return "TASK_PREEMPT";
-    case GH_MSG_TASK_YIELD: return "TASK_YIELD";
-    case GH_MSG_TASK_DEAD: return "TASK_DEAD";
-    case GH_MSG_TASK_DEPARTED: return "TASK_DEPARTED";
-    case GH_MSG_TASK_AFFINITY_CHANGED: return "TASK_AFFINITY_CHANGED";
-    case GH_MSG_TASK_PRIORITY_CHANGED: return "TASK_PRIORITY_CHANGED";
-    case GH_MSG_TASK_ON_CPU: return "TASK_ON_CPU";
-    case GH_MSG_CPU_TICK: return "CPU_TICK";
-    case GH_MSG_CPU_AVAILABLE: return "CPU_AVAILABLE";
-    case GH_MSG_CPU_BUSY: return "CPU_BUSY";
-  }
-  return absl::StrCat("MSG_", type);
-}
+std::string MsgTypeName(int type) { return Message::TypeName(type); }
 
-std::string TxnStateName(uint32_t state) {
-  static const char* const kNames[] = {
-      "COMPLETE", "ABORTED", "TARGET_ONCPU", "TARGET_STALE", "TARGET_NOT_FOUND",
-      "TARGET_NOT_RUNNABLE", "AGENT_STALE", "CPU_OFFLINE", "CPU_UNAVAIL", "INVALID_FLAGS",
-      "INVALID_TARGET", "NOT_PERMITTED", "INVALID_CPU", "NO_AGENT", "POISONED"};
-  if (state >= GH_TXN_COMPLETE && state < GH_TXN_NR_STATES) return kNames[state - GH_TXN_COMPLETE];
-  return absl::StrCat("STATE_", state);
-}
+std::string TxnStateName(uint32_t state) { return RunRequest::StateName(state); }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path);
