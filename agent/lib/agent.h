@@ -38,9 +38,8 @@ class Agent {
   int cpu() const { return cpu_; }
   Enclave* enclave() const { return enclave_; }
   StatusWord status_word() const { return enclave_->AgentStatusWord(cpu_); }
+  // Returns true iff a higher class holds this agent's CPU.
   bool boosted_priority() const { return status_word().boosted_priority(); }
-  // Returns true iff no higher class holds this agent's CPU.
-  bool cpu_avail() const { return !boosted_priority(); }
 
   // Wakes this agent if it is parked.
   void Ping();
