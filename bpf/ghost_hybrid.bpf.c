@@ -209,6 +209,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 	msg->wakeup.last_ran_cpu = scx_bpf_task_cpu(p);
 	msg->wakeup.wake_up_cpu = scx_bpf_task_cpu(p);
 	msg->wakeup.waker_cpu = bpf_get_smp_processor_id();
+	/* An ordinary wakeup: the task joins the back of the agent's queue. */
+	msg->wakeup.deferrable = 1;
 	task_msg_end(tctx, msg);
 }
 
