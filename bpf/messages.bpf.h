@@ -38,8 +38,13 @@ struct {
 
 static void agent_wake(s32 cpu);	/* agents.bpf.h */
 
-/* Counts a message for channel @chan's agent (Aseq) and returns that Aseq. */
-static __always_inline u32 agent_note_message(u32 chan)
+/*
+ * Counts a message for channel @chan's agent (Aseq) and returns that Aseq;
+ * with @wake, also wakes the agent if it is parked. TASK_ON_CPU and
+ * CPU_TICK do not wake: a per-CPU agent woken by the ON_CPU of the task it
+ * just committed would preempt that task, forever.
+ */
+static __always_inline u32 agent_note_message(u32 chan, bool wake)
 {
 	struct gh_status_word *asw;
 	s32 cpu;
@@ -52,7 +57,8 @@ static __always_inline u32 agent_note_message(u32 chan)
 	if (!asw)
 		return 0;
 	seq = __sync_add_and_fetch(&asw->barrier, 1);
-	agent_wake(cpu);
+	if (wake)
+		agent_wake(cpu);
 	return seq;
 }
 
@@ -126,9 +132,10 @@ static __always_inline struct gh_msg *task_msg_begin(struct task_ctx *tctx,
 static __always_inline void task_msg_end(struct task_ctx *tctx, struct gh_msg *msg)
 {
 	u32 chan = task_channel(tctx);
+	bool wake = msg->hdr.type != GH_MSG_TASK_ON_CPU;
 
 	msg_submit(msg);
-	agent_note_message(chan);
+	agent_note_message(chan, wake);
 }
 
 /* A task message with the common off-CPU payload (BLOCKED, PREEMPT, ...). */
@@ -172,7 +179,7 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 		msg->cpu.reason = reason;
 		msg_submit(msg);
 	}
-	agent_note_message(chan);
+	agent_note_message(chan, type != GH_MSG_CPU_TICK);
 }
 
 #endif /* GHOST_HYBRID_MESSAGES_BPF_H */
