@@ -75,12 +75,31 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 }
 
 /*
+ * Gives the global role (GH_SW_AGENT_GLOBAL, the default channel's Aseq
+ * and wakeups, global_cpu) to @to's agent, taking it from @from's.
+ * REQUIRES: @to_sw is @to's agent status word.
+ */
+static __always_inline void global_move(s32 from, s32 to, struct gh_status_word *to_sw)
+{
+	struct gh_status_word *from_sw = agent_sw_of(from);
+
+	if (from == to)
+		return;
+	if (from_sw)
+		__sync_fetch_and_and(&from_sw->flags, ~GH_SW_AGENT_GLOBAL);
+	__sync_fetch_and_or(&to_sw->flags, GH_SW_AGENT_GLOBAL);
+	if (chan_agent[GH_DEFAULT_CHANNEL] == from)
+		chan_agent[GH_DEFAULT_CHANNEL] = to;
+	WRITE_ONCE(global_cpu, to);
+}
+
+/*
  * Moves the global role away from @cpu (held by a higher class) to the
  * first usable successor. Returns the new global CPU or -1.
  */
 static __always_inline s32 global_handoff(s32 cpu)
 {
-	struct gh_status_word *old_sw = agent_sw_of(cpu), *new_sw;
+	struct gh_status_word *new_sw;
 	s32 next = -1, c;
 	u32 i;
 
@@ -99,12 +118,7 @@ static __always_inline s32 global_handoff(s32 cpu)
 	new_sw = agent_sw_of(next);
 	if (!new_sw)
 		return -1;
-	if (old_sw)
-		__sync_fetch_and_and(&old_sw->flags, ~GH_SW_AGENT_GLOBAL);
-	__sync_fetch_and_or(&new_sw->flags, GH_SW_AGENT_GLOBAL);
-	if (chan_agent[GH_DEFAULT_CHANNEL] == cpu)
-		chan_agent[GH_DEFAULT_CHANNEL] = next;
-	WRITE_ONCE(global_cpu, next);
+	global_move(cpu, next, new_sw);
 	stat_inc(GH_STAT_GLOBAL_HANDOFFS);
 	agent_wake(next);
 	return next;
@@ -115,25 +129,13 @@ SEC("syscall")
 int gh_ping(struct gh_agent_args *args)
 {
 	struct gh_status_word *asw = agent_sw_of(args->cpu);
-	s32 old;
 
 	if (!asw || !cpu_in_enclave(args->cpu) || !agent_pid[args->cpu & (GH_MAX_CPUS - 1)]) {
 		args->result = -22; /* EINVAL */
 		return 0;
 	}
-	if (args->make_global) {
-		old = READ_ONCE(global_cpu);
-		if (old != args->cpu) {
-			struct gh_status_word *osw = agent_sw_of(old);
-
-			if (osw)
-				__sync_fetch_and_and(&osw->flags, ~GH_SW_AGENT_GLOBAL);
-			__sync_fetch_and_or(&asw->flags, GH_SW_AGENT_GLOBAL);
-			if (chan_agent[GH_DEFAULT_CHANNEL] == old)
-				chan_agent[GH_DEFAULT_CHANNEL] = args->cpu;
-			WRITE_ONCE(global_cpu, args->cpu);
-		}
-	}
+	if (args->make_global)
+		global_move(READ_ONCE(global_cpu), args->cpu, asw);
 	agent_wake(args->cpu);
 	args->result = 0;
 	return 0;

@@ -135,10 +135,14 @@ static __always_inline bool cpu_in_enclave(s32 cpu)
 	return enclave[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] & (1ULL << (cpu % 64));
 }
 
+/* The task's status word, or NULL (also for a NULL @tctx). */
 static __always_inline struct gh_status_word *task_sw_of(struct task_ctx *tctx)
 {
-	u32 idx = tctx->sw_idx;
+	u32 idx;
 
+	if (!tctx)
+		return NULL;
+	idx = tctx->sw_idx;
 	return bpf_map_lookup_elem(&task_sw, &idx);
 }
 

@@ -55,11 +55,6 @@ static __always_inline struct task_ctx *managed_ctx(struct task_struct *p)
 	return is_managed(tctx) ? tctx : NULL;
 }
 
-static __always_inline struct gh_status_word *sw_or_null(struct task_ctx *tctx)
-{
-	return tctx ? task_sw_of(tctx) : NULL;
-}
-
 /* Kicks one idle enclave CPU so that it pops the fast-path runqueue. */
 static __always_inline void kick_idle_cpu(s32 hint)
 {
@@ -196,7 +191,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 	tctx->runnable = 1;
 	if (!is_managed(tctx))
 		return;
-	sw = sw_or_null(tctx);
+	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
 	if (!(enq_flags & SCX_ENQ_WAKEUP))
@@ -236,7 +231,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	tctx->run_start = now;
 	if (cpu_valid(cpu))
 		__sync_fetch_and_add(&cpu_seqnum[cpu & (GH_MAX_CPUS - 1)], 1);
-	sw = sw_or_null(tctx);
+	sw = task_sw_of(tctx);
 	if (sw) {
 		sw->cpu = cpu;
 		sw->switch_time = now;
@@ -272,7 +267,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	if (!tctx)
 		return;
 	tctx->oncpu = 0;
-	sw = sw_or_null(tctx);
+	sw = task_sw_of(tctx);
 	if (sw) {
 		runtime = sw->runtime + (now - tctx->run_start);
 		sw->runtime = runtime;
@@ -297,7 +292,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	WRITE_ONCE(tctx->custody, 0);
 	if (!is_managed(tctx))
 		return;
-	sw = sw_or_null(tctx);
+	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
 	/* An exiting task's last sleep is reported as TASK_DEAD instead. */

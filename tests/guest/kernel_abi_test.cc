@@ -102,12 +102,6 @@ TEST(Messages, FollowTheTaskLifecycleWithIncreasingTseq) {
   }
 }
 
-}  // namespace
-}  // namespace gh::testing
-
-namespace gh::testing {
-namespace {
-
 // Tests that transactions made on stale or impossible state fail with the
 // matching outcome, run nothing, keep the scheduler enabled, and that the
 // same task then commits and runs normally with the right barrier.
@@ -206,12 +200,6 @@ TEST(Transactions, GroupCommitRunsEachChosenTaskOnItsCpu) {
     EXPECT_EQ(static_cast<int>(on->hdr.cpu), cpus[c]) << "task " << c;
   }
 }
-
-}  // namespace
-}  // namespace gh::testing
-
-namespace gh::testing {
-namespace {
 
 // Runs `bpftool -j map dump name runqueue` and returns the gtids of the
 // records between head and tail.

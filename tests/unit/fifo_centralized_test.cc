@@ -3,32 +3,17 @@
 #include "agent/schedulers/fifo_centralized.h"
 
 #include "agent/sim/sim_kernel.h"
+#include "tests/unit/sim_test_util.h"
 #include "gtest/gtest.h"
 
 namespace gh {
 namespace {
 
-using A = SimAction;
-const absl::Duration kUs = absl::Microseconds(1);
-
-SimConfig Machine(int ncpus, bool auto_step = true) {
-  SimConfig c;
-  c.topology = Topology::Synthetic(ncpus, 1, ncpus, 1);
-  c.auto_step_agents = auto_step;
-  return c;
-}
-
-SimTaskSpec Runs(absl::Duration d, absl::Duration arrival = absl::ZeroDuration()) {
-  return {.arrival = arrival, .script = {A::Run(d)}};
-}
-
-// Returns the trace records of `kind` (and gtid, if non-zero), in order.
-std::vector<TraceRecord> Records(const SimKernel& k, TraceKind kind, uint64_t gtid = 0) {
-  std::vector<TraceRecord> out;
-  for (const TraceRecord& r : k.trace())
-    if (r.kind == kind && (gtid == 0 || r.gtid == gtid)) out.push_back(r);
-  return out;
-}
+using ::gh::testing::A;
+using ::gh::testing::kUs;
+using ::gh::testing::Machine;
+using ::gh::testing::Runs;
+using ::gh::testing::Records;
 
 // In manual mode, lets every agent but the global one park.
 void ParkNonGlobalAgents(SimKernel& k, CentralizedFifoScheduler* s) {

@@ -5,31 +5,17 @@
 #include <algorithm>
 
 #include "agent/sim/sim_kernel.h"
+#include "tests/unit/sim_test_util.h"
 #include "gtest/gtest.h"
 
 namespace gh {
 namespace {
 
-using A = SimAction;
-const absl::Duration kUs = absl::Microseconds(1);
-
-SimConfig Machine(int ncpus, bool auto_step = true) {
-  SimConfig c;
-  c.topology = Topology::Synthetic(ncpus, 1, ncpus, 1);
-  c.auto_step_agents = auto_step;
-  return c;
-}
-
-SimTaskSpec Runs(absl::Duration d, absl::Duration arrival = absl::ZeroDuration()) {
-  return {.arrival = arrival, .script = {A::Run(d)}};
-}
-
-std::vector<TraceRecord> Records(const SimKernel& k, TraceKind kind, uint64_t gtid = 0) {
-  std::vector<TraceRecord> out;
-  for (const TraceRecord& r : k.trace())
-    if (r.kind == kind && (gtid == 0 || r.gtid == gtid)) out.push_back(r);
-  return out;
-}
+using ::gh::testing::A;
+using ::gh::testing::kUs;
+using ::gh::testing::Machine;
+using ::gh::testing::Runs;
+using ::gh::testing::Records;
 
 // Tests that TASK_NEW assignment balances the CPUs: queued plus running
 // tasks per CPU stay within one of each other, also after tasks leave one
