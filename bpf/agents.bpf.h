@@ -14,8 +14,10 @@
  *   ACTIVE before sleeping, never misses a wakeup. Parked agents sleep
  *   rather than wait in BPF custody, so the sched_ext watchdog never sees a
  *   runnable agent that does not run.
- * - When a higher class takes the global agent's CPU (ops.cpu_release),
- *   the global role moves at once to the first available CPU of
+ * - When a higher class holds the global agent's CPU (ops.cpu_release)
+ *   for longer than handoff_delay_ns (a timer checks; brief visits by
+ *   kworkers or the loader's own thread do not count), the global role
+ *   moves to the first available CPU of
  *   global_successors[] (the agent's topology order: SMT sibling, L3, NUMA
  *   node, any), whose agent is woken with GH_SW_AGENT_GLOBAL set; the old
  *   agent finds it lost the role when it runs again and parks.
@@ -53,7 +55,7 @@ static void agent_wake(s32 cpu)
 	struct gh_status_word *asw = agent_sw_of(cpu);
 	u32 old;
 
-	if (!asw || !agent_pid[cpu & (GH_MAX_CPUS - 1)])
+	if (!asw)
 		return;
 	old = __sync_fetch_and_or(&asw->flags, GH_SW_AGENT_ACTIVE);
 	if (old & GH_SW_AGENT_ACTIVE)
@@ -130,7 +132,8 @@ int gh_ping(struct gh_agent_args *args)
 {
 	struct gh_status_word *asw = agent_sw_of(args->cpu);
 
-	if (!asw || !cpu_in_enclave(args->cpu) || !agent_pid[args->cpu & (GH_MAX_CPUS - 1)]) {
+	/* The agent may not have started yet: it then starts active (and global). */
+	if (!asw || !cpu_in_enclave(args->cpu)) {
 		args->result = -22; /* EINVAL */
 		return 0;
 	}
@@ -164,6 +167,44 @@ int gh_local_yield(struct gh_agent_args *args)
 	stat_inc(GH_STAT_AGENT_PARKS);
 	args->result = 0;
 	return 0;
+}
+
+
+/* The handoff watchdog: a timer that moves the global role off a CPU a
+ * higher class has held for handoff_delay_ns. */
+struct handoff_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct handoff_timer);
+} handoff_timers SEC(".maps");
+
+static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	s32 g = READ_ONCE(global_cpu);
+
+	if (cpu_valid(g) && cpu_held[g & (GH_MAX_CPUS - 1)] &&
+	    bpf_ktime_get_ns() - cpu_held_since[g & (GH_MAX_CPUS - 1)] >= handoff_delay_ns)
+		global_handoff(g);
+	bpf_timer_start(timer, handoff_delay_ns / 2, 0);
+	return 0;
+}
+
+/* Arms the handoff watchdog; called from ops.init. */
+static __always_inline s32 handoff_timer_arm(void)
+{
+	u32 zero = 0;
+	struct handoff_timer *t = bpf_map_lookup_elem(&handoff_timers, &zero);
+
+	if (!t)
+		return -2; /* ENOENT */
+	bpf_timer_init(&t->timer, &handoff_timers, 1 /* CLOCK_MONOTONIC */);
+	bpf_timer_set_callback(&t->timer, handoff_timer_fn);
+	return bpf_timer_start(&t->timer, handoff_delay_ns / 2, 0);
 }
 
 #endif /* GHOST_HYBRID_AGENTS_BPF_H */

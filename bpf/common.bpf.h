@@ -19,6 +19,7 @@
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
+#define GH_TASK_DEAD 0x00000080		/* include/linux/sched.h */
 
 char _license[] SEC("license") = "GPL";
 
@@ -28,6 +29,7 @@ const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
 const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
 const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
+const volatile __u64 handoff_delay_ns = 10000000; /* global CPU held this long */
 const volatile bool send_cpu_tick;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 
@@ -39,6 +41,7 @@ __u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
 __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
 __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
 __u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
+__u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
 __u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
 __u64 stats[GH_NR_STATS];
 __u64 gtid_generation;
@@ -98,6 +101,11 @@ struct task_ctx {
 	u32 yielding;		/* ops.yield seen, stopping() sends YIELD */
 	u32 picked_by_bpf;	/* next running() is a fast-path pick */
 	u32 txn_commit;		/* next running() applies a transaction */
+	u32 kept;		/* preempted by a higher class with slice left: the
+				 * kernel keeps it on this CPU's local DSQ, so for the
+				 * agent it is still on the CPU (no PREEMPT/ON_CPU) */
+	u32 resuming;		/* dequeued while running, not asleep: a property
+				 * change; its next running() continues */
 	u64 commit_time;
 	u64 run_start;
 	u32 weight;		/* last reported, to tell changes from reports */

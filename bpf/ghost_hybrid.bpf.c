@@ -31,7 +31,8 @@
  *    queued: when runnable they run first on their own CPU; when parked
  *    they sleep on a doorbell. ops.cpu_release / cpu_acquire tell an agent
  *    that a higher class took / returned its CPU (GH_SW_BOOST_PRIO,
- *    CPU_BUSY / CPU_AVAILABLE), and move the global role off a taken CPU.
+ *    CPU_BUSY / CPU_AVAILABLE), and a timer moves the global role off a
+ *    CPU a higher class keeps.
  *
  * d. Safety. The watchdog (timeout_ms, set by the loader) ejects the
  *    scheduler if a runnable task waits too long, e.g. because the agent is
@@ -136,11 +137,17 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
 		return;
 	}
-	/* Dispatched by a transaction but taken back before it ran. */
-	if ((enq_flags & SCX_ENQ_REENQ) && tctx->txn_commit) {
+	/*
+	 * Taken back from a local DSQ (ops.cpu_release's reenqueue, or a
+	 * property change) after the agent was told it runs there: committed
+	 * but not yet run, or kept after a higher class preempted it.
+	 */
+	if (tctx->txn_commit || tctx->kept) {
 		tctx->txn_commit = 0;
+		tctx->kept = 0;
 		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, scx_bpf_task_cpu(p), 0);
 	}
+	tctx->picked_by_bpf = 0;
 	tctx->enq_seq++;
 	WRITE_ONCE(tctx->custody, 1);
 	if (!bpf_pick)
@@ -219,12 +226,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 
 	if (!tctx)
 		return;
-	if (tctx->is_agent) {
-		sw = agent_sw_of(cpu);
-		if (sw)
-			__sync_fetch_and_add(&sw->barrier, 1);
-		return;
-	}
+	/*
+	 * Unlike ghOSt, an agent's Aseq does not advance when the agent is
+	 * scheduled: only messages advance it. A per-CPU agent's local commit
+	 * is validated after the agent has parked and been switched out, and
+	 * must not fail AGENT_STALE because of that switch.
+	 */
 	if (!is_managed(tctx))
 		return;
 	tctx->oncpu = 1;
@@ -238,12 +245,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_ONCPU);
 	}
 	/*
-	 * TASK_ON_CPU reports a decision (a transaction or a fast-path pick).
-	 * A task that resumes after a property change (a dequeue/enqueue
-	 * "save/restore" while running) or that was running when it switched
-	 * in was not newly placed: no message.
+	 * TASK_ON_CPU, flagged BPF_PICKED for a fast-path pick, reports that
+	 * the task got a CPU: by a transaction, a pick, or the kernel itself
+	 * (an exiting task, or one that switched in while running). A task
+	 * that continues (kept on its CPU through a higher-class preemption,
+	 * or resuming after a property change's dequeue/enqueue while it ran)
+	 * is still on the CPU for the agent: no message.
 	 */
-	if (tctx->picked_by_bpf || tctx->txn_commit) {
+	WRITE_ONCE(tctx->custody, 0);
+	if (tctx->picked_by_bpf || tctx->txn_commit || (!tctx->kept && !tctx->resuming)) {
 		msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
 				     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
 		if (msg) {
@@ -255,6 +265,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	}
 	tctx->picked_by_bpf = 0;
 	tctx->txn_commit = 0;
+	tctx->kept = 0;
+	tctx->resuming = 0;
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
@@ -274,8 +286,21 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		sw->switch_time = now;
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_ONCPU);
 	}
-	if (!runnable)
-		return;	/* BLOCKED comes from ops.quiescent */
+	if (!runnable) {
+		/* Sleeping (ops.quiescent sends BLOCKED) or a property change
+		 * that dequeues it while it runs and then resumes it. */
+		tctx->resuming = 1;
+		return;
+	}
+	/*
+	 * Preempted by a higher class with slice left: sched_ext puts it back
+	 * at the head of this CPU's local DSQ, without ops.enqueue, and runs it
+	 * again once the CPU is free. The agent keeps seeing it on this CPU.
+	 */
+	if (!tctx->yielding && p->scx.slice > 0) {
+		tctx->kept = 1;
+		return;
+	}
 	send_task_off_msg(tctx, tctx->yielding ? GH_MSG_TASK_YIELD : GH_MSG_TASK_PREEMPT,
 			  0, cpu, runtime);
 	tctx->yielding = 0;
@@ -295,8 +320,11 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
-	/* An exiting task's last sleep is reported as TASK_DEAD instead. */
-	if ((deq_flags & SCX_DEQ_SLEEP) && !(p->flags & GH_PF_EXITING))
+	tctx->kept = 0;
+	if (deq_flags & SCX_DEQ_SLEEP)
+		tctx->resuming = 0;
+	/* An exiting task's final switch-out is reported as TASK_DEAD instead. */
+	if ((deq_flags & SCX_DEQ_SLEEP) && !(p->__state & GH_TASK_DEAD))
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
 				  sw ? sw->runtime : 0);
 }
@@ -476,13 +504,14 @@ void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_ar
 
 	if (!cpu_valid(cpu))
 		return;
+	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
 	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
 	stat_inc(GH_STAT_CPU_RELEASES);
 	txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
 	if (asw)
 		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, args->reason);
-	global_handoff(cpu);
+	/* The global role moves only if this lasts: see handoff_timer_fn. */
 	/* Tasks already dispatched here go back to custody (SCX_ENQ_REENQ). */
 	scx_bpf_reenqueue_local();
 }
@@ -503,7 +532,7 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 {
 	if (abi_version != GH_ABI_VERSION)
 		return -22; /* EINVAL */
-	return 0;
+	return handoff_timer_arm();
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_exit, struct scx_exit_info *ei)

@@ -39,6 +39,21 @@ static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
 	stat_inc(outcome == GH_TXN_COMPLETE ? GH_STAT_TXN_COMPLETE : GH_STAT_TXN_FAILED);
 }
 
+/*
+ * Ends a transaction claimed by @cpu's dispatch. A failed local commit
+ * (one that checks the agent barrier) wakes the parked agent that made it,
+ * as ghOSt returns a failed local commit to its agent at once.
+ */
+static __always_inline bool txn_done(struct gh_txn *t, s32 cpu, u32 outcome)
+{
+	bool local = t->check_agent_barrier;
+
+	txn_finish(t, outcome);
+	if (outcome != GH_TXN_COMPLETE && local)
+		agent_wake(cpu);
+	return outcome == GH_TXN_COMPLETE;
+}
+
 /* Fails @cpu's slot with @outcome if it is still SUBMITTED. */
 static __always_inline void txn_fail_submitted(s32 cpu, u32 outcome)
 {
@@ -46,7 +61,7 @@ static __always_inline void txn_fail_submitted(s32 cpu, u32 outcome)
 
 	if (t && __sync_val_compare_and_swap(&t->state, GH_TXN_SUBMITTED,
 					     GH_TXN_CLAIMED) == GH_TXN_SUBMITTED)
-		txn_finish(t, outcome);
+		txn_done(t, cpu, outcome);
 }
 
 /* Commits the OPEN slots of the CPUs in args->cpumask as one group. */
@@ -73,8 +88,10 @@ int gh_commit(struct gh_commit_args *args)
 			txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
 			continue;
 		}
-		scx_bpf_kick_cpu(cpu, (t->commit_flags & GH_COMMIT_AT_SCHEDULE) ?
-				 SCX_KICK_IDLE : SCX_KICK_PREEMPT);
+		/* A local commit needs no kick: its agent parks right after. */
+		if (cpu != bpf_get_smp_processor_id())
+			scx_bpf_kick_cpu(cpu, (t->commit_flags & GH_COMMIT_AT_SCHEDULE) ?
+					 SCX_KICK_IDLE : SCX_KICK_PREEMPT);
 	}
 	args->nr_submitted = n;
 	return 0;
@@ -121,16 +138,13 @@ static __always_inline bool txn_apply(s32 cpu)
 					      GH_TXN_CLAIMED) != GH_TXN_SUBMITTED)
 		return false;
 	if (!cpu_in_enclave(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
-		txn_finish(t, GH_TXN_CPU_UNAVAIL);
-		return false;
+		return txn_done(t, cpu, GH_TXN_CPU_UNAVAIL);
 	}
 	if ((t->commit_flags & ~GH_COMMIT_FLAGS_ALL) || (t->run_flags & ~GH_RUN_FLAGS_ALL)) {
-		txn_finish(t, GH_TXN_INVALID_FLAGS);
-		return false;
+		return txn_done(t, cpu, GH_TXN_INVALID_FLAGS);
 	}
 	if (t->gtid == GH_NULL_GTID) {
-		txn_finish(t, GH_TXN_INVALID_TARGET);
-		return false;
+		return txn_done(t, cpu, GH_TXN_INVALID_TARGET);
 	}
 	if (t->gtid == GH_IDLE_GTID) {
 		/* Stay idle: nothing else is dispatched this round. */
@@ -139,8 +153,7 @@ static __always_inline bool txn_apply(s32 cpu)
 	}
 	p = bpf_task_from_pid(GH_GTID_PID(t->gtid));
 	if (!p) {
-		txn_finish(t, GH_TXN_TARGET_NOT_FOUND);
-		return false;
+		return txn_done(t, cpu, GH_TXN_TARGET_NOT_FOUND);
 	}
 	tctx = lookup_task_ctx(p);
 	outcome = txn_validate(t, cpu, p, tctx);
@@ -156,8 +169,7 @@ static __always_inline bool txn_apply(s32 cpu)
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice, 0);
 	}
 	bpf_task_release(p);
-	txn_finish(t, outcome);
-	return outcome == GH_TXN_COMPLETE;
+	return txn_done(t, cpu, outcome);
 }
 
 #endif /* GHOST_HYBRID_TRANSACTIONS_BPF_H */

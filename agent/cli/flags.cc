@@ -20,8 +20,9 @@ ABSL_FLAG(std::string, cpus, "", "The enclave: CPUs ghost_hybrid may use, e.g. 0
 ABSL_FLAG(int, global_cpu, -1,
           "CPU of the centralized model's global agent (must be in --cpus). Default: the "
           "first enclave CPU.");
-ABSL_FLAG(absl::Duration, slice, absl::InfiniteDuration(),
-          "Time slice the centralized agent enforces, e.g. 5ms; 'inf' for none (FIFO).");
+ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
+          "Time slice the centralized agent enforces, e.g. 5ms; 'inf' for none (pure FIFO: a "
+          "task runs until it blocks or yields, and a long one can trip the watchdog).");
 ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
           "sched_ext watchdog: a runnable task waiting longer ejects the scheduler and "
           "returns every task to the fair class (100ms..30s).");

@@ -36,7 +36,7 @@ struct Config {
   Model model = Model::kCentralized;
   std::vector<int> cpus;          // the enclave; empty = all
   int global_cpu = -1;            // -1: first enclave CPU
-  absl::Duration slice = absl::InfiniteDuration();
+  absl::Duration slice = absl::Milliseconds(20);
   absl::Duration watchdog = absl::Seconds(5);
   absl::Duration stats_interval = absl::Seconds(1);
   std::string stats_json;

@@ -1,9 +1,11 @@
 // ghost_hybrid: schedules a command with a ghOSt-style agent on sched_ext.
 // See flags.h for the command line and exit statuses, README.md for usage.
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -15,7 +17,12 @@
 #include "absl/time/clock.h"
 #include "agent/cli/flags.h"
 #include "agent/cli/workload.h"
+#include "agent/cli/report.h"
 #include "agent/kernel/bpf_scheduler.h"
+#include "agent/kernel/kernel_enclave.h"
+#include "agent/lib/topology.h"
+#include "agent/schedulers/fifo_centralized.h"
+#include "agent/schedulers/fifo_percpu.h"
 
 namespace gh {
 namespace {
@@ -43,31 +50,6 @@ int ExitForLoadError(const absl::Status& s) {
   }
 }
 
-// Counters of messages seen by type, drained from the default channel.
-struct MessageCounts {
-  uint64_t by_type[GH_MSG_NR_TYPES] = {};
-  uint64_t total = 0;
-  void Drain(RingChannel& ch) {
-    while (const gh_msg* m = ch.Peek()) {
-      if (m->hdr.type < GH_MSG_NR_TYPES) by_type[m->hdr.type]++;
-      total++;
-      ch.Consume();
-    }
-  }
-};
-
-void PrintStats(const BpfScheduler& s, const MessageCounts& m, absl::Duration since_start,
-                FILE* out) {
-  absl::FPrintF(out,
-                "ghost_hybrid: t=%.1fs tasks_new=%d dead=%d msgs=%d txn_ok=%d txn_failed=%d "
-                "bpf_picks=%d rq_stale=%d agent_handoffs=%d msgs_dropped=%d\n",
-                absl::ToDoubleSeconds(since_start), m.by_type[GH_MSG_TASK_NEW],
-                m.by_type[GH_MSG_TASK_DEAD], m.total, s.stat(GH_STAT_TXN_COMPLETE),
-                s.stat(GH_STAT_TXN_FAILED), s.stat(GH_STAT_BPF_PICKS), s.stat(GH_STAT_RQ_STALE),
-                s.stat(GH_STAT_GLOBAL_HANDOFFS), s.stat(GH_STAT_MSGS_DROPPED));
-  fflush(out);
-}
-
 absl::Status ValidateCpus(const Config& cfg, int nr_cpus) {
   for (int c : cfg.cpus) {
     if (c >= nr_cpus) {
@@ -87,18 +69,58 @@ absl::Status ValidateCpus(const Config& cfg, int nr_cpus) {
   return absl::OkStatus();
 }
 
+// The agent side: the enclave over the loaded scheduler plus one model's
+// agents (a thread per enclave CPU).
+struct AgentSide {
+  std::unique_ptr<KernelEnclave> enclave;
+  std::unique_ptr<FullAgent> agents;
+};
+
+absl::StatusOr<AgentSide> StartAgents(const Config& cfg, BpfScheduler& sched) {
+  absl::StatusOr<Topology> topo = Topology::FromSysfs();
+  if (!topo.ok()) return topo.status();
+  CpuList cpus;
+  for (int c = 0; c < sched.nr_cpus(); c++) {
+    if (sched.in_enclave(c)) cpus.Set(c);
+  }
+  AgentSide side;
+  side.enclave = std::make_unique<KernelEnclave>(&sched, *topo, cpus);
+  if (cfg.model == Model::kPerCpu) {
+    for (int c : cpus) sched.SetCpuChannel(c, static_cast<uint32_t>(c + 1));
+    side.agents = std::make_unique<FullPerCpuFifoAgent>(side.enclave.get(), PerCpuFifoConfig{});
+  } else {
+    int global = cfg.global_cpu >= 0 ? cfg.global_cpu : cpus.Front();
+    // The kernel side's successor order for a global CPU taken by a higher
+    // class: SMT sibling, L3, NUMA node, any (PickNextGlobalCPU's order).
+    std::vector<int> successors;
+    for (const CpuList& level : {topo->siblings(global), topo->l3_siblings(global),
+                                 topo->numa_cpus(global), cpus}) {
+      for (int c : level.Intersect(cpus)) {
+        if (c != global && std::find(successors.begin(), successors.end(), c) == successors.end())
+          successors.push_back(c);
+      }
+    }
+    sched.SetGlobalCpu(global, successors);
+    side.agents = std::make_unique<FullCentralizedFifoAgent>(
+        side.enclave.get(), CentralizedFifoConfig{global, cfg.slice});
+  }
+  side.agents->StartAgentThreads();
+  return side;
+}
+
 int Run(const Config& cfg) {
   int nr_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
   if (absl::Status s = ValidateCpus(cfg, nr_cpus); !s.ok()) return Fail(kExitUsage, s);
+  if (cfg.model == Model::kPerCpu && cfg.bpf_pick) {
+    return Fail(kExitUsage, absl::InvalidArgumentError(
+                                "--model=percpu does not support --bpf-pick: a task the kernel "
+                                "runs anywhere breaks per-CPU ownership; drop one of them."));
+  }
   absl::StatusOr<std::optional<Credentials>> creds = ResolveWorkloadUser(cfg.user);
   if (!creds.ok()) return Fail(kExitUsage, creds.status());
   if (cfg.pid && kill(cfg.pid, 0) != 0 && errno == ESRCH) {
     return Fail(kExitUsage, absl::NotFoundError(absl::StrFormat(
                                 "no process with pid %d: check the --pid value.", cfg.pid)));
-  }
-  if (!cfg.bpf_pick) {
-    return Fail(kExitUsage, absl::UnimplementedError(
-                                "this build schedules only with --bpf-pick: add --bpf-pick."));
   }
 
   BpfSchedulerOptions opts;
@@ -106,34 +128,36 @@ int Run(const Config& cfg) {
   opts.watchdog = cfg.watchdog;
   opts.enclave = cfg.cpus;
   opts.pin_dir = kPinDir;
+  opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;
   absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
   if (!sched.ok()) return ExitForLoadError(sched.status());
+  // A page fault in an agent could need a CPU that only the agent can give.
+  mlockall(MCL_CURRENT | MCL_FUTURE);
+
+  absl::StatusOr<AgentSide> side = StartAgents(cfg, **sched);
+  if (!side.ok()) {
+    sched->reset();
+    return Fail(kExitFailure, side.status());
+  }
+  const AgentStats& stats = side->agents->scheduler()->stats();
 
   pid_t child = -1;
+  int status = 0;
+  absl::Status started = absl::OkStatus();
   if (!cfg.command.empty()) {
     absl::StatusOr<pid_t> pid = StartWorkload(cfg.command, *creds);
-    if (!pid.ok()) {
-      sched->reset();
-      return Fail(pid.status().code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitFailure,
-                  pid.status());
-    }
-    child = *pid;
+    if (pid.ok()) child = *pid; else started = pid.status();
   } else if (cfg.pid) {
     absl::StatusOr<int> n = AdoptProcess(cfg.pid);
-    if (!n.ok()) {
-      sched->reset();
-      return Fail(kExitUsage, n.status());
-    }
+    if (!n.ok()) started = n.status();
   }
 
   signal(SIGINT, OnSignal);
   signal(SIGTERM, OnSignal);
-  MessageCounts counts;
-  absl::Time start = absl::Now(), next_stats = start + cfg.stats_interval;
-  int status = 0;
+  Snapshot first = Snapshot::Take(stats, **sched), prev = first;
+  absl::Time next_stats = first.when + cfg.stats_interval;
   bool child_done = false, ejected = false;
-  while (!g_stop_signal.load()) {
-    counts.Drain((*sched)->channel(GH_DEFAULT_CHANNEL));
+  while (started.ok() && !g_stop_signal.load()) {
     if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
       child_done = true;
       break;
@@ -146,14 +170,30 @@ int Run(const Config& cfg) {
       if (child <= 0) break;
     }
     if (cfg.stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
-      PrintStats(**sched, counts, absl::Now() - start, stdout);
+      Snapshot now = Snapshot::Take(stats, **sched);
+      printf("%s\n", StatsLine(first, prev, now, stats).c_str());
+      fflush(stdout);
+      prev = now;
       next_stats += cfg.stats_interval;
     }
-    absl::SleepFor(absl::Microseconds(500));
+    absl::SleepFor(absl::Milliseconds(20));
   }
-  counts.Drain((*sched)->channel(GH_DEFAULT_CHANNEL));
-  PrintStats(**sched, counts, absl::Now() - start, stderr);
-  sched->reset();  // detach: every managed task returns to the fair class
+  Snapshot last = Snapshot::Take(stats, **sched);
+  if (started.ok()) fprintf(stderr, "%s (summary)\n", StatsLine(first, first, last, stats).c_str());
+  if (!cfg.stats_json.empty()) {
+    std::ofstream(cfg.stats_json) << StatsJson(first, last, stats, **sched);
+  }
+  // Agents first (a parked one is pinged awake), then the scheduler: every
+  // managed task returns to the fair class.
+  side->agents->TerminateAgents(/*force=*/true);
+  side->agents.reset();
+  side->enclave.reset();
+  sched->reset();
+  if (!started.ok()) {
+    int code = cfg.pid ? kExitUsage
+               : started.code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitFailure;
+    return Fail(code, started);
+  }
   if (child > 0 && !child_done) waitpid(child, &status, 0);
   if (child > 0) return ExitCodeOf(status);
   return ejected ? kExitFailure : kExitOk;

@@ -342,6 +342,11 @@ void BpfScheduler::RegisterAgent(int cpu, int tid, bool active) {
   __atomic_store_n(&skel_->bss->agent_pid[cpu], tid, __ATOMIC_SEQ_CST);
 }
 
+int BpfScheduler::agent_tid(int cpu) const {
+  if (cpu < 0 || cpu >= nr_cpus_) return 0;
+  return __atomic_load_n(&skel_->bss->agent_pid[cpu], __ATOMIC_ACQUIRE);
+}
+
 void BpfScheduler::SetChannelAgent(uint32_t channel, int cpu) {
   __atomic_store_n(&skel_->data->chan_agent[channel], cpu, __ATOMIC_SEQ_CST);
 }

@@ -81,6 +81,8 @@ class BpfScheduler {
   // Registers the calling-to-be agent thread @tid for @cpu; call before the
   // thread switches to SCHED_EXT. @active: starts runnable.
   void RegisterAgent(int cpu, int tid, bool active);
+  // The registered agent thread of @cpu, 0 if none.
+  int agent_tid(int cpu) const;
   // Associates @channel's messages with @cpu's agent (Aseq, wakeups).
   void SetChannelAgent(uint32_t channel, int cpu);
   void SetCpuChannel(int cpu, uint32_t channel);

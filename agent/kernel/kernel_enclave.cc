@@ -1,11 +1,13 @@
 #include "agent/kernel/kernel_enclave.h"
 
 #include <poll.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "agent/kernel/task_policy.h"
 #include "agent/lib/clock.h"
 
 namespace gh {
@@ -76,16 +78,38 @@ Channel& KernelEnclave::CpuChannel(int cpu) {
 
 gh_txn* KernelEnclave::TxnSlot(int cpu) { return sched_->txn(cpu); }
 
+bool KernelEnclave::IsAgentThreadOf(int cpu) const {
+  return sched_->agent_tid(cpu) == static_cast<int>(gettid());
+}
+
 bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
   uint64_t mask[GH_CPUMASK_WORDS];
   for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
+  // A local commit (the caller's own CPU): the agent parks first, so that
+  // once it sleeps the CPU reaches ops.dispatch and runs the target; it is
+  // woken by the next message on its channel, or at once if the commit fails.
+  int self = -1;
+  for (int cpu : cpus) {
+    if (IsAgentThreadOf(cpu)) self = cpu;
+  }
+  if (self >= 0 && !sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) return false;
   if (!sched_->Commit(mask).ok()) return false;
+  if (self >= 0) {
+    gh_txn* own = sched_->txn(self);
+    for (;;) {
+      SleepUntilActive(self);
+      if (__atomic_load_n(&own->state, __ATOMIC_ACQUIRE) >= GH_TXN_COMPLETE) break;
+      // Woken before our CPU applied the commit (a message raced it): park
+      // again, or the CPU never reaches ops.dispatch. The message waits in
+      // the channel for the next Step.
+      if (!sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) break;
+    }
+  }
   bool all_complete = true;
   for (int cpu : cpus) {
     gh_txn* t = sched_->txn(cpu);
     uint32_t s;
-    // Outcomes arrive within one dispatch on the target CPU; a managed
-    // agent never targets its own CPU here (local commits use LocalYield).
+    // A remote outcome arrives within one dispatch on the target CPU.
     while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
            s != GH_TXN_OPEN && s != GH_TXN_IDLE) {
       std::this_thread::yield();
@@ -95,12 +119,10 @@ bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
   return all_complete;
 }
 
-bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) {
-  absl::StatusOr<bool> parked = sched_->LocalYieldPrepare(cpu, /*check=*/true, agent_barrier);
-  if (!parked.ok() || !*parked) return false;
-  // Sleep on the doorbell until ACTIVE is set again (Ping or a message). The
-  // flag is checked before every sleep, and the doorbell is rung only after
-  // the flag is set, so no wakeup is lost.
+void KernelEnclave::SleepUntilActive(int cpu) {
+  // ACTIVE is checked before every sleep and the doorbell is rung only
+  // after ACTIVE is set, so no wakeup is lost; the timeout only bounds how
+  // long a lost doorbell could cost.
   gh_status_word* sw = sched_->agent_sw(cpu);
   int fd = sched_->doorbell_fd(cpu);
   while (!(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_AGENT_ACTIVE)) {
@@ -108,6 +130,19 @@ bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_fla
     poll(&p, 1, 100);
     sched_->DrainDoorbell(cpu);
   }
+}
+
+void KernelEnclave::AgentThreadStarted(int cpu) {
+  sched_->RegisterAgent(cpu, static_cast<int>(gettid()), /*active=*/true);
+  absl::Status s = SetSchedExt(0);
+  if (!s.ok()) fprintf(stderr, "ghost_hybrid: agent %d stays in the fair class: %s\n", cpu,
+                       std::string(s.message()).c_str());
+}
+
+bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) {
+  absl::StatusOr<bool> parked = sched_->LocalYieldPrepare(cpu, /*check=*/true, agent_barrier);
+  if (!parked.ok() || !*parked) return false;
+  SleepUntilActive(cpu);
   return true;
 }
 

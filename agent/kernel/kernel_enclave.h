@@ -37,6 +37,8 @@ class KernelEnclave : public Enclave {
   absl::Status Ping(int cpu, bool make_global) override;
   bool bpf_pick() const override;
   absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) override;
+  // Registers the calling thread as @cpu's agent and makes it SCHED_EXT.
+  void AgentThreadStarted(int cpu) override;
 
   BpfScheduler* sched() const { return sched_; }
 
@@ -45,6 +47,10 @@ class KernelEnclave : public Enclave {
 
  private:
   class RingBufferChannel;
+  // Sleeps on @cpu's doorbell until its agent is active again.
+  void SleepUntilActive(int cpu);
+  // True iff the caller is the agent thread of @cpu.
+  bool IsAgentThreadOf(int cpu) const;
 
   BpfScheduler* const sched_;
   std::vector<std::unique_ptr<RingBufferChannel>> channels_;  // by channel id

@@ -56,6 +56,7 @@ void Agent::ThreadBody() {
   } else {
     pinned_.store(true, std::memory_order_release);
   }
+  enclave_->AgentThreadStarted(cpu_);
   while (!Finished() ||
          (!force_.load(std::memory_order_acquire) && !SchedulerEmpty())) {
     Step();

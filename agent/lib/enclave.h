@@ -108,6 +108,14 @@ class Enclave {
   // Hook for backends: `agent` was attached to `cpu`.
   virtual void AgentAttached(int cpu) {}
 
+ public:
+  // Hook for backends, called on the agent thread of `cpu` once it is pinned
+  // there, before its first Step() (the real backend registers the thread
+  // with the kernel side and moves it into the scheduling class).
+  virtual void AgentThreadStarted(int cpu) {}
+
+ protected:
+
   // Builds the RunRequests. REQUIRES: called once by the derived
   // constructor, after its slots exist.
   void InitRunRequests();

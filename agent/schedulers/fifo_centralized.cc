@@ -283,11 +283,18 @@ bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
 
 void CentralizedFifoAgent::Step() {
   const StatusWord::BarrierToken agent_barrier = status_word().barrier();
+  // The kernel side handed us the global role (the global CPU was taken).
+  if (status_word().agent_global() && cpu() != scheduler_->GetGlobalCPUId()) {
+    scheduler_->SetGlobalCPU(cpu());
+    scheduler_->stats().Count(kCtrGlobalMigrations);
+  }
   if (cpu() != scheduler_->GetGlobalCPUId()) {
     scheduler_->stats().Count(kCtrLocalYields);
     enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
     return;
   }
+  std::lock_guard<std::mutex> round(scheduler_->global_mu());
+  if (cpu() != scheduler_->GetGlobalCPUId()) return;  // lost it while waiting
   if (boosted_priority() && scheduler_->PickNextGlobalCPU(agent_barrier, cpu())) return;
   Channel& channel = scheduler_->GetDefaultChannel();
   Message msg;

@@ -23,14 +23,20 @@
 // treats the task as running (its slice counts from the pick).
 //
 // Thread safety: scheduler state is used by the agent that holds the global
-// role only; the role passes through PickNextGlobalCPU (release) and the
-// next agent's GetGlobalCPUId (acquire) after the kernel wakes it.
+// role, inside global_mu(). The role passes through PickNextGlobalCPU
+// (release) and the next agent's GetGlobalCPUId (acquire) after the kernel
+// wakes it. On the real kernel the role can also move without the old
+// agent's help: when a higher class takes the global CPU, the kernel side
+// hands GH_SW_AGENT_GLOBAL to a successor and wakes it; that agent adopts
+// the role, and global_mu() keeps it out of the scheduler until the old
+// agent, possibly stopped in mid-round, has finished that round.
 #ifndef GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 #define GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -82,6 +88,8 @@ class CentralizedFifoScheduler
   bool PickNextGlobalCPU(BarrierToken agent_barrier, int this_cpu);
   int GetGlobalCPUId() const { return global_cpu_.load(std::memory_order_acquire); }
   void SetGlobalCPU(int cpu) { global_cpu_.store(cpu, std::memory_order_release); }
+  // Serializes the scheduling rounds of the agents (see the file comment).
+  std::mutex& global_mu() { return global_mu_; }
   Channel& GetDefaultChannel() { return enclave()->DefaultChannel(); }
   // Returns true iff no higher class holds `cpu`.
   bool Available(int cpu) const;
@@ -126,6 +134,7 @@ class CentralizedFifoScheduler
   std::deque<CentralizedFifoTask*> run_queue_;
   std::vector<CentralizedFifoTask*> yielding_tasks_;
   std::atomic<int> global_cpu_;
+  std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   int num_tasks_ = 0;
 };

@@ -141,9 +141,10 @@ TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
   EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
 
   // The right barrier runs it, on exactly that CPU.
+  size_t before_commit = H.log().size();
   H.Open(0, gtid, tseq);
   EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "COMPLETE");
-  const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait);
+  const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, before_commit);
   ASSERT_NE(on, nullptr);
   EXPECT_EQ(on->hdr.cpu, 0u);
   EXPECT_EQ(on->hdr.seqnum, tseq + 1);
@@ -299,6 +300,64 @@ TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
   EXPECT_GE(H.sched().stat(GH_STAT_BPF_PICKS), static_cast<uint64_t>(kTasks));
   // Each queued record named a task of this test.
   for (uint64_t g : seen_queued) EXPECT_TRUE(by_pid.count(GH_GTID_PID(g))) << g;
+}
+
+}  // namespace
+}  // namespace gh::testing
+
+namespace gh::testing {
+namespace {
+
+// Tests that for every task of a forking, exec'ing shell workload, the
+// message sequence is one the agent's state machine accepts: WAKEUP only
+// for a task that blocked (or was new and not runnable), BLOCKED, YIELD
+// and PREEMPT only for a task that was on a CPU, nothing after DEAD.
+TEST(Messages, EveryTaskOfAShellWorkloadFollowsTheStateMachine) {
+  auto h = Harness::Start(Opts(true));
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  pid_t sh = fork();
+  ASSERT_GE(sh, 0);
+  if (sh == 0) {
+    syscall(SYS_close_range, 3, ~0u, 0);
+    if (!SetSchedExt(0).ok()) _exit(90);
+    execl("/bin/sh", "sh", "-c",
+          "for i in 1 2 3 4; do (awk 'BEGIN{for(i=0;i<20000;i++)s+=i}' >/dev/null; "
+          "sleep 0.01) & done; wait",
+          nullptr);
+    _exit(91);
+  }
+  int status = -1;
+  ASSERT_TRUE(H.WaitUntil([&] { return waitpid(sh, &status, WNOHANG) == sh; }, absl::Seconds(60)));
+  EXPECT_EQ(status, 0);
+  absl::SleepFor(absl::Milliseconds(100));
+  H.Drain();
+  std::map<uint64_t, std::vector<gh_msg>> by_gtid;
+  for (const gh_msg& m : H.log()) {
+    if (m.hdr.type <= GH_MSG_TASK_LAST) by_gtid[m.gtid].push_back(m);
+  }
+  EXPECT_GE(by_gtid.size(), 5u);
+  for (auto& [gtid, msgs] : by_gtid) {
+    std::string seq;
+    for (const gh_msg& m : msgs) seq += MsgTypeName(m.hdr.type) + " ";
+    ASSERT_EQ(msgs.front().hdr.type, GH_MSG_TASK_NEW) << seq;
+    enum { kOnCpu, kRunnable, kBlocked, kDead } st =
+        msgs.front().task_new.runnable ? kRunnable : kBlocked;
+    for (size_t i = 1; i < msgs.size(); i++) {
+      int t = msgs[i].hdr.type;
+      SCOPED_TRACE(seq);
+      ASSERT_NE(st, kDead) << "message after DEAD";
+      switch (t) {
+        case GH_MSG_TASK_WAKEUP: EXPECT_EQ(st, kBlocked) << i; st = kRunnable; break;
+        case GH_MSG_TASK_ON_CPU: EXPECT_EQ(st, kRunnable) << i; st = kOnCpu; break;
+        case GH_MSG_TASK_BLOCKED: EXPECT_EQ(st, kOnCpu) << i; st = kBlocked; break;
+        case GH_MSG_TASK_PREEMPT:
+        case GH_MSG_TASK_YIELD: EXPECT_EQ(st, kOnCpu) << i; st = kRunnable; break;
+        case GH_MSG_TASK_DEAD: st = kDead; break;
+        default: break;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -36,14 +36,17 @@ TEST(CliFlags, ParsesDashedFlagsAndTheCommandAfterDoubleDash) {
   EXPECT_THAT(c->command, ElementsAre("make", "-j4"));
 }
 
-// Tests that the defaults are: fast path off, centralized, FIFO (no slice).
-TEST(CliFlags, DefaultsAreAgentOnlyCentralizedFifo) {
+// Tests that the defaults are: fast path off, centralized, 20ms slices.
+TEST(CliFlags, DefaultsAreAgentOnlyCentralizedWithSlices) {
   absl::StatusOr<Config> c = Parse({"--", "true"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_FALSE(c->bpf_pick);
   EXPECT_EQ(c->model, Model::kCentralized);
-  EXPECT_EQ(c->slice, absl::InfiniteDuration());
+  EXPECT_EQ(c->slice, absl::Milliseconds(20));
   EXPECT_TRUE(c->cpus.empty());
+  absl::StatusOr<Config> fifo = Parse({"--slice=inf", "--", "true"});
+  ASSERT_TRUE(fifo.ok());
+  EXPECT_EQ(fifo->slice, absl::InfiniteDuration());
 }
 
 // Tests that each kind of bad input is one sentence naming the problem.

@@ -1,0 +1,78 @@
+#include "agent/cli/report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "agent/lib/run_request.h"
+
+namespace gh {
+
+Snapshot Snapshot::Take(const AgentStats& a, const BpfScheduler& k) {
+  Snapshot s;
+  s.when = absl::Now();
+  s.tasks_new = a.messages(GH_MSG_TASK_NEW);
+  s.tasks_gone = a.messages(GH_MSG_TASK_DEAD) + a.messages(GH_MSG_TASK_DEPARTED);
+  for (int t = 0; t < GH_MSG_NR_TYPES; t++) s.messages += a.messages(t);
+  s.txn_ok = a.txns(GH_TXN_COMPLETE);
+  for (uint32_t st = GH_TXN_COMPLETE + 1; st < GH_TXN_NR_STATES; st++) s.txn_failed += a.txns(st);
+  s.bpf_picks = k.stat(GH_STAT_BPF_PICKS);
+  s.migrations = a.counter(kCtrGlobalMigrations);
+  s.slice_preemptions = a.counter(kCtrSlicePreemptions);
+  s.kernel_msgs = k.stat(GH_STAT_MSGS);
+  s.kernel_dropped = k.stat(GH_STAT_MSGS_DROPPED);
+  s.kernel_handoffs = k.stat(GH_STAT_GLOBAL_HANDOFFS);
+  return s;
+}
+
+namespace {
+
+double PerSecond(uint64_t a, uint64_t b, absl::Duration d) {
+  double secs = absl::ToDoubleSeconds(d);
+  return secs > 0 ? static_cast<double>(b - a) / secs : 0;
+}
+
+std::string FailedByOutcome(const AgentStats& a) {
+  std::string out;
+  for (uint32_t st = GH_TXN_COMPLETE + 1; st < GH_TXN_NR_STATES; st++) {
+    if (uint64_t n = a.txns(st)) {
+      absl::StrAppend(&out, out.empty() ? "" : " ", RunRequest::StateName(st), "=", n);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapshot& now,
+                      const AgentStats& a) {
+  absl::Duration d = now.when - prev.when;
+  std::string failed = FailedByOutcome(a);
+  return absl::StrFormat(
+      "ghost_hybrid: t=%.1fs tasks=%d msgs/s=%.0f txn ok=%d failed=%d%s bpf_picks/s=%.0f "
+      "migrations=%d slice_preemptions=%d",
+      absl::ToDoubleSeconds(now.when - start.when), now.tasks_new - now.tasks_gone,
+      PerSecond(prev.messages, now.messages, d), now.txn_ok, now.txn_failed,
+      failed.empty() ? "" : " (" + failed + ")", PerSecond(prev.bpf_picks, now.bpf_picks, d),
+      now.migrations, now.slice_preemptions);
+}
+
+std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& a,
+                      const BpfScheduler& k) {
+  std::string kernel = "{";
+  static const char* const kNames[GH_NR_STATS] = {
+      "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
+      "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
+      "sw_exhausted"};
+  for (int i = 0; i < GH_NR_STATS; i++) {
+    absl::StrAppend(&kernel, i ? "," : "", "\"", kNames[i], "\":", k.stat(static_cast<gh_stat>(i)));
+  }
+  kernel += "}";
+  return absl::StrFormat(
+      "{\"seconds\":%.3f,\"bpf_pick\":%s,\"tasks_new\":%d,\"tasks_gone\":%d,"
+      "\"txn_complete\":%d,\"txn_failed\":%d,\"bpf_picks\":%d,\"migrations\":%d,"
+      "\"slice_preemptions\":%d,\"agent\":%s,\"kernel\":%s}\n",
+      absl::ToDoubleSeconds(now.when - start.when), k.options().bpf_pick ? "true" : "false",
+      now.tasks_new, now.tasks_gone, now.txn_ok, now.txn_failed, now.bpf_picks, now.migrations,
+      now.slice_preemptions, a.ToJson(), kernel);
+}
+
+}  // namespace gh

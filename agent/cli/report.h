@@ -1,0 +1,36 @@
+// report.h: the CLI's stats line, exit summary and JSON, from the agent's
+// counters (AgentStats) and the kernel side's (BpfScheduler::stat).
+#ifndef GHOST_HYBRID_AGENT_CLI_REPORT_H_
+#define GHOST_HYBRID_AGENT_CLI_REPORT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "agent/kernel/bpf_scheduler.h"
+#include "agent/lib/stats.h"
+
+namespace gh {
+
+// A point-in-time copy of the counters a report needs.
+struct Snapshot {
+  absl::Time when;
+  uint64_t tasks_new = 0, tasks_gone = 0, runnable_msgs = 0, messages = 0;
+  uint64_t txn_ok = 0, txn_failed = 0, bpf_picks = 0, migrations = 0, slice_preemptions = 0;
+  uint64_t kernel_msgs = 0, kernel_dropped = 0, kernel_handoffs = 0;
+
+  static Snapshot Take(const AgentStats& agent, const BpfScheduler& kernel);
+};
+
+// "t=3.0s tasks=5 runnable=2 msgs/s=1200 txn ok=.. failed=.. (TARGET_STALE=..)
+//  bpf_picks/s=.. migrations=.. slice_preemptions=.."
+std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapshot& now,
+                      const AgentStats& agent);
+
+// The final counters as one JSON object.
+std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
+                      const BpfScheduler& kernel);
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_CLI_REPORT_H_
