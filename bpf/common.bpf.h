@@ -19,7 +19,6 @@
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
-#define GH_TASK_DEAD 0x00000080		/* include/linux/sched.h */
 
 char _license[] SEC("license") = "GPL";
 
@@ -43,6 +42,8 @@ __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
 __u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
 __u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
 __u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
+__u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
+					 * task running there, 0: none */
 __u64 stats[GH_NR_STATS];
 __u64 gtid_generation;
 

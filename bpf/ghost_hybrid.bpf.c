@@ -109,6 +109,31 @@ static __always_inline bool fastpath_pick(s32 cpu)
 	return ran;
 }
 
+/*
+ * Records that the task with status word @idx now runs on @cpu. Should the
+ * previous one still be marked on this CPU (a switch-out that reached no
+ * ops.stopping of ours), its ONCPU flag is cleared: the agent skips tasks
+ * it sees on a CPU, so a stale flag would keep that task waiting forever.
+ */
+static __always_inline void cpu_take_over(s32 cpu, u32 idx)
+{
+	struct gh_status_word *prev;
+	u32 old, pidx;
+
+	if (!cpu_valid(cpu))
+		return;
+	old = cpu_cur_sw[cpu & (GH_MAX_CPUS - 1)];
+	cpu_cur_sw[cpu & (GH_MAX_CPUS - 1)] = idx + 1;
+	if (!old || old == idx + 1)
+		return;
+	pidx = old - 1;
+	prev = bpf_map_lookup_elem(&task_sw, &pidx);
+	if (prev && prev->cpu == cpu && (READ_ONCE(prev->flags) & GH_SW_TASK_ONCPU)) {
+		__sync_fetch_and_and(&prev->flags, ~GH_SW_TASK_ONCPU);
+		stat_inc(GH_STAT_STALE_ONCPU);
+	}
+}
+
 s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
@@ -138,13 +163,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	/*
-	 * Taken back from a local DSQ (ops.cpu_release's reenqueue, or a
-	 * property change) after the agent was told it runs there: committed
-	 * but not yet run, or kept after a higher class preempted it.
+	 * Queued again while the agent believes it holds a CPU: committed but
+	 * taken back before it ran (ops.cpu_release's reenqueue), kept after a
+	 * higher class preempted it, or dequeued by a property change while it
+	 * ran. Tell the agent it is off the CPU.
 	 */
-	if (tctx->txn_commit || tctx->kept) {
+	if (tctx->txn_commit || tctx->kept || tctx->resuming) {
 		tctx->txn_commit = 0;
 		tctx->kept = 0;
+		tctx->resuming = 0;
 		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, scx_bpf_task_cpu(p), 0);
 	}
 	tctx->picked_by_bpf = 0;
@@ -219,6 +246,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_txn *txn;
 	s32 cpu = scx_bpf_task_cpu(p);
 	struct gh_status_word *sw;
 	struct gh_msg *msg;
@@ -244,6 +272,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		sw->switch_time = now;
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_ONCPU);
 	}
+	cpu_take_over(cpu, tctx->sw_idx);
 	/*
 	 * TASK_ON_CPU, flagged BPF_PICKED for a fast-path pick, reports that
 	 * the task got a CPU: by a transaction, a pick, or the kernel itself
@@ -267,6 +296,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	tctx->txn_commit = 0;
 	tctx->kept = 0;
 	tctx->resuming = 0;
+	/*
+	 * A transaction for this CPU is waiting, but the kernel ran a task it
+	 * already held in the local DSQ (kept, or dispatched earlier), and
+	 * ops.dispatch only runs once that DSQ is empty: end this task's turn
+	 * so that the transaction applies now rather than when it stops.
+	 */
+	txn = txn_of(cpu);
+	if (txn && READ_ONCE(txn->state) == GH_TXN_SUBMITTED && txn->gtid != tctx->gtid)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
@@ -320,11 +358,11 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
-	tctx->kept = 0;
 	if (deq_flags & SCX_DEQ_SLEEP)
 		tctx->resuming = 0;
-	/* An exiting task's final switch-out is reported as TASK_DEAD instead. */
-	if ((deq_flags & SCX_DEQ_SLEEP) && !(p->__state & GH_TASK_DEAD))
+	/* As in ghOSt, an exiting task's final switch-out is a BLOCKED too:
+	 * TASK_DEAD then follows from ops.disable. */
+	if (deq_flags & SCX_DEQ_SLEEP)
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
 				  sw ? sw->runtime : 0);
 }

@@ -104,7 +104,7 @@ chmod +x "$run/initrd/init"
 
 # --- virtiofs daemons -----------------------------------------------------
 start_virtiofsd() {  # TAG DIR
-  "$virtiofsd" --socket-path="$run/$1.sock" -o source="$2" -o cache=auto -o sandbox=chroot \
+  "$virtiofsd" --socket-path="$run/$1.sock" -o source="$2" -o cache=always -o sandbox=chroot \
     >"$run/$1.log" 2>&1 &
   pids+=($!)
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -20,6 +21,7 @@
 #include "agent/cli/report.h"
 #include "agent/kernel/bpf_scheduler.h"
 #include "agent/kernel/kernel_enclave.h"
+#include "agent/kernel/task_policy.h"
 #include "agent/lib/topology.h"
 #include "agent/schedulers/fifo_centralized.h"
 #include "agent/schedulers/fifo_percpu.h"
@@ -132,7 +134,10 @@ int Run(const Config& cfg) {
   absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
   if (!sched.ok()) return ExitForLoadError(sched.status());
   // A page fault in an agent could need a CPU that only the agent can give.
-  mlockall(MCL_CURRENT | MCL_FUTURE);
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+    fprintf(stderr, "ghost_hybrid: warning: mlockall failed (%s); agent page faults may stall scheduling\n",
+            strerror(errno));
+  }
 
   absl::StatusOr<AgentSide> side = StartAgents(cfg, **sched);
   if (!side.ok()) {
@@ -172,7 +177,7 @@ int Run(const Config& cfg) {
     if (cfg.stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       Snapshot now = Snapshot::Take(stats, **sched);
       printf("%s\n", StatsLine(first, prev, now, stats).c_str());
-      fflush(stdout);
+      if (getenv("GHOST_HYBRID_DEBUG")) fputs(DebugState(**sched).c_str(), stdout);
       prev = now;
       next_stats += cfg.stats_interval;
     }

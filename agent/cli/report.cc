@@ -1,5 +1,7 @@
 #include "agent/cli/report.h"
 
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/lib/run_request.h"
@@ -61,7 +63,7 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
   static const char* const kNames[GH_NR_STATS] = {
       "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
-      "sw_exhausted"};
+      "sw_exhausted", "stale_oncpu"};
   for (int i = 0; i < GH_NR_STATS; i++) {
     absl::StrAppend(&kernel, i ? "," : "", "\"", kNames[i], "\":", k.stat(static_cast<gh_stat>(i)));
   }
@@ -73,6 +75,47 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
       absl::ToDoubleSeconds(now.when - start.when), k.options().bpf_pick ? "true" : "false",
       now.tasks_new, now.tasks_gone, now.txn_ok, now.txn_failed, now.bpf_picks, now.migrations,
       now.slice_preemptions, a.ToJson(), kernel);
+}
+
+namespace {
+
+std::string FirstLine(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+}  // namespace
+
+std::string DebugState(const BpfScheduler& k) {
+  std::string out = "  cpus:";
+  for (int cpu = 0; cpu < k.nr_cpus(); cpu++) {
+    const gh_txn* t = k.txn(cpu);
+    absl::StrAppendFormat(&out, " | cpu%d txn=%s/%x agent_sw=%x", cpu,
+                          RunRequest::StateName(t->state), t->gtid, k.agent_sw(cpu)->flags);
+  }
+  out += "\n  agents:";
+  for (int cpu = 0; cpu < k.nr_cpus(); cpu++) {
+    std::string dir = absl::StrCat("/proc/self/task/", k.agent_tid(cpu));
+    std::string stat = FirstLine(dir + "/stat"), wchan = FirstLine(dir + "/wchan");
+    size_t rp = stat.rfind(')');
+    absl::StrAppend(&out, " [cpu", cpu, " ", rp == std::string::npos ? "?" : stat.substr(rp + 2, 1),
+                    " ", wchan, "]");
+    if (wchan.find("folio") != std::string::npos) {
+      std::ifstream ks(dir + "/stack");
+      for (std::string l; std::getline(ks, l);) absl::StrAppend(&out, "\n      ", l);
+    }
+  }
+  out += "\n  tasks:";
+  for (uint32_t i = 0; i < GH_MAX_TASKS; i++) {
+    const gh_status_word* w = k.task_sw(i);
+    if (w->flags & GH_SW_INUSE) {
+      absl::StrAppendFormat(&out, " %x:flags=%x:cpu=%d:tseq=%u", w->gtid, w->flags, w->cpu,
+                            w->barrier);
+    }
+  }
+  return out + "\n";
 }
 
 }  // namespace gh

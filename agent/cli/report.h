@@ -31,6 +31,12 @@ std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapsho
 std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
                       const BpfScheduler& kernel);
 
+// The kernel side's view, for debugging stalls (GHOST_HYBRID_DEBUG=1): per
+// CPU its transaction slot and agent status word, each agent thread's state
+// (with its kernel stack while it waits on a page), and the managed tasks'
+// status words.
+std::string DebugState(const BpfScheduler& kernel);
+
 }  // namespace gh
 
 #endif  // GHOST_HYBRID_AGENT_CLI_REPORT_H_

@@ -397,6 +397,10 @@ ExitInfo BpfScheduler::exit_info() const {
   return info;
 }
 
+bool BpfScheduler::Attached() const {
+  return __atomic_load_n(&skel_->bss->exit_info.kind, __ATOMIC_ACQUIRE) == 0;
+}
+
 bool BpfScheduler::Running() const {
   return exit_info().kind == 0 && ReadFirstLine("/sys/kernel/sched_ext/state") == "enabled";
 }

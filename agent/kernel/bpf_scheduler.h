@@ -102,6 +102,8 @@ class BpfScheduler {
   ExitInfo exit_info() const;
   // True while the kernel runs this scheduler.
   bool Running() const;
+  // False once ops.exit ran (cheap: one load from the mmapped bss).
+  bool Attached() const;
   // Warnings libbpf printed while loading (must be empty).
   static const std::vector<std::string>& load_warnings();
 

@@ -12,6 +12,9 @@
 
 namespace gh {
 
+// How long a remote commit may wait for its CPU before it is aborted.
+constexpr absl::Duration kRemoteCommitTimeout = absl::Milliseconds(5);
+
 // A Channel over one of the scheduler's ring buffers.
 class KernelEnclave::RingBufferChannel : public Channel {
  public:
@@ -99,6 +102,7 @@ bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
     for (;;) {
       SleepUntilActive(self);
       if (__atomic_load_n(&own->state, __ATOMIC_ACQUIRE) >= GH_TXN_COMPLETE) break;
+      if (!sched_->Attached()) return false;
       // Woken before our CPU applied the commit (a message raced it): park
       // again, or the CPU never reaches ops.dispatch. The message waits in
       // the channel for the next Step.
@@ -106,12 +110,26 @@ bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
     }
   }
   bool all_complete = true;
+  const absl::Time deadline = absl::Now() + kRemoteCommitTimeout;
   for (int cpu : cpus) {
     gh_txn* t = sched_->txn(cpu);
     uint32_t s;
     // A remote outcome arrives within one dispatch on the target CPU.
     while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
            s != GH_TXN_OPEN && s != GH_TXN_IDLE) {
+      // Once the kernel has stopped the scheduler no dispatch will answer.
+      if (!sched_->Attached()) return false;
+      // A CPU that never reaches ops.dispatch (a fair-class task took it
+      // while it was idle, so no cpu_release told us) must not stall the
+      // agent: withdraw the slot unless its CPU has claimed it meanwhile.
+      if (s == GH_TXN_SUBMITTED && absl::Now() > deadline) {
+        uint32_t expected = GH_TXN_SUBMITTED;
+        if (__atomic_compare_exchange_n(&t->state, &expected, GH_TXN_ABORTED, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+          s = GH_TXN_ABORTED;
+          break;
+        }
+      }
       std::this_thread::yield();
     }
     all_complete &= s == GH_TXN_COMPLETE;
@@ -125,7 +143,8 @@ void KernelEnclave::SleepUntilActive(int cpu) {
   // long a lost doorbell could cost.
   gh_status_word* sw = sched_->agent_sw(cpu);
   int fd = sched_->doorbell_fd(cpu);
-  while (!(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_AGENT_ACTIVE)) {
+  while (!(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_AGENT_ACTIVE) &&
+         sched_->Attached()) {
     pollfd p = {fd, POLLIN, 0};
     poll(&p, 1, 100);
     sched_->DrainDoorbell(cpu);

@@ -161,9 +161,9 @@ void CentralizedFifoScheduler::TaskDeparted(CentralizedFifoTask* task, const Mes
 }
 
 void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Message& msg) {
-  // Our own commits already called TaskOnCpu(task, cpu); only fast-path
-  // picks are news.
-  if (!msg.bpf_picked()) return;
+  // Our own commits already called TaskOnCpu(task, cpu). Anything else (a
+  // fast-path pick, or the kernel running an exiting task itself) is news.
+  if (!msg.bpf_picked() && task->oncpu() && task->cpu == msg.cpu()) return;
   if (task->state == State::kQueued) RemoveFromRunqueue(task);
   if (task->state == State::kYielding) RemoveYielding(task);
   if (task->oncpu()) ClearCurrent(task);

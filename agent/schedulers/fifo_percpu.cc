@@ -202,9 +202,11 @@ void PerCpuFifoScheduler::TaskDeparted(PerCpuFifoTask* task, const Message& msg)
 
 void PerCpuFifoScheduler::TaskOnCpu(PerCpuFifoTask* task, const Message& msg) {
   const int cpu = msg.cpu();
-  GH_CHECK_MSG(cpu == task->cpu, "task ran on a CPU it is not assigned to");
-  if (task->state == State::kQueued) GH_CHECK(cs_[cpu].rq.Erase(task));
-  cs_[cpu].current = task;
+  if (task->state == State::kQueued) GH_CHECK(cs_[task->cpu].rq.Erase(task));
+  // The kernel itself may run a task elsewhere (an exiting task, or one
+  // that switched in while running): it stays assigned to its CPU, whose
+  // current it does not become; its next off-CPU message brings it home.
+  if (cpu == task->cpu) cs_[cpu].current = task;
   task->state = State::kOnCpu;
   task->preempted = false;
   task->prio_boost = false;

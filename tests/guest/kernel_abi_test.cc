@@ -94,7 +94,7 @@ TEST(Messages, FollowTheTaskLifecycleWithIncreasingTseq) {
   EXPECT_THAT(TypeNames(core),
               ElementsAre("TASK_NEW", "TASK_ON_CPU", "TASK_BLOCKED", "TASK_WAKEUP",
                           "TASK_ON_CPU", "TASK_YIELD", "TASK_ON_CPU", "TASK_BLOCKED",
-                          "TASK_WAKEUP", "TASK_ON_CPU", "TASK_DEAD"))
+                          "TASK_WAKEUP", "TASK_ON_CPU", "TASK_BLOCKED", "TASK_DEAD"))
       << "all: " << ::testing::PrintToString(TypeNames(msgs));
   for (size_t i = 0; i < msgs.size(); i++) {
     EXPECT_EQ(msgs[i].hdr.seqnum, i + 1) << "message " << i << " " << MsgTypeName(msgs[i].hdr.type);
