@@ -67,7 +67,7 @@ GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
 .PHONY: all clean test run unit check-toolchain setup
-all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests
+all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner
 
 setup:
 	$(Q)scripts/setup.sh
@@ -124,6 +124,11 @@ $(BUILD)/tests/guest_tests: $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/li
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -o $@ $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(TEST_LIBS) $(LDLIBS)
+
+$(BUILD)/tests/spinner: tests/guest/spinner.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall -Werror -o $@ $<
 
 unit: $(BUILD)/tests/unit_tests
 	$(BUILD)/tests/unit_tests

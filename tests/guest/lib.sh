@@ -1,0 +1,27 @@
+# Shared helpers of the guest shell tests (sourced; run inside the guest).
+cd "$(dirname "$0")/../.." || exit 1
+GH=./ghost_hybrid
+SPINNER=build/tests/spinner
+fail=0
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+# check GOT WANT WHAT: records a failure unless GOT = WANT.
+check() {
+  if [ "$1" != "$2" ]; then echo "FAIL: $3: got '$1', want '$2'"; fail=1; fi
+}
+# check_true WHAT CMD...: records a failure unless CMD succeeds.
+check_true() {
+  what=$1; shift
+  if ! "$@"; then echo "FAIL: $what"; fail=1; fi
+}
+sched_state() { cat /sys/kernel/sched_ext/state; }
+# Waits until no scheduler is loaded (a previous test's may be disabling).
+wait_disabled() {
+  for _ in $(seq 100); do [ "$(sched_state)" = disabled ] && return 0; sleep 0.1; done
+  return 1
+}
+# json_get FILE KEY: a top-level number from a --stats-json file.
+json_get() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+finish() { [ "$fail" -eq 0 ] && echo "ok"; exit "$fail"; }
+wait_disabled
