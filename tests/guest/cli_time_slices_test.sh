@@ -1,0 +1,24 @@
+#!/bin/sh
+# Tests the centralized agent's time slices on the one CPU left to the
+# workload (--cpus = the global agent's CPU plus one): with --slice=5ms two
+# CPU-bound spinners share it about evenly over 2 s; with --slice=inf the
+# first runs to completion before the second starts (FIFO).
+. "$(dirname "$0")/lib.sh"
+
+$GH --cpus=0,1 --global-cpu=0 --slice=5ms --stats-interval=0 -- \
+  sh -c "$SPINNER 2000 > $out/a & $SPINNER 2000 > $out/b & wait" 2>/dev/null
+check "$?" 0 "two spinners with 5ms slices"
+# Each line: start_ns end_ns cpu_ns. Share = cpu / (sum of both cpus).
+shares=$(awk '{cpu[NR]=$3} END {t=cpu[1]+cpu[2]; printf "%d %d", 100*cpu[1]/t, 100*cpu[2]/t}' \
+         "$out/a" "$out/b")
+echo "shares with 5ms slices: $shares (%)"
+for s in $shares; do
+  check_true "share $s% within 40-60%" [ "$s" -ge 40 -a "$s" -le 60 ]
+done
+
+$GH --cpus=0,1 --global-cpu=0 --slice=inf --stats-interval=0 -- \
+  sh -c "$SPINNER -c 300 > $out/c & sleep 0.05; $SPINNER -c 300 > $out/d & wait" 2>/dev/null
+check "$?" 0 "two spinners with no slice"
+order=$(awk 'NR==1 {e1=$2} NR==2 {s2=$1} END {print (s2 >= e1) ? "fifo" : "overlap"}' "$out/c" "$out/d")
+check "$order" fifo "the second spinner started after the first finished"
+finish
