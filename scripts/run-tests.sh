@@ -15,6 +15,12 @@ passed=$((passed + $(grep -c '^\[       OK \]' "$log")))
 failed=$((failed + $(grep -cE '^\[  FAILED  \] .*\([0-9]+ ms\)' "$log")))
 grep -q '^\[==========\] .* ran\.' "$log" || { echo "unit_tests did not finish"; failed=$((failed + 1)); }
 
+echo "== host tests"
+for t in tests/host/*_test.sh; do
+  if "$t"; then echo "[       OK ] $t"; passed=$((passed + 1))
+  else echo "[  FAILED  ] $t"; failed=$((failed + 1)); fi
+done
+
 echo "== guest tests (sched_ext kernel)"
 if [ -d /sys/kernel/sched_ext ] && [ "${GHOST_HYBRID_FORCE_VM:-0}" != 1 ]; then
   scripts/guest-tests.sh 2>&1 | tee "$log"

@@ -1,0 +1,39 @@
+#!/bin/sh
+# Tests that bad input gets one short message naming the problem, the exit
+# status documented in --help, and leaves nothing loaded or pinned.
+. "$(dirname "$0")/lib.sh"
+
+# expect STATUS PATTERN ARGS...: runs ghost_hybrid ARGS and checks all three.
+expect() {
+  want=$1 pattern=$2; shift 2
+  "$@" > "$out/o" 2> "$out/e"
+  got=$?
+  check "$got" "$want" "exit status of: $*"
+  check_true "message of '$*' matches '$pattern' (was: $(cat "$out/e"))" grep -q -- "$pattern" "$out/e"
+  check "$(wc -l < "$out/e")" 1 "one-line message for: $*"
+  check "$(sched_state)" disabled "state after: $*"
+  check_true "nothing pinned after: $*" [ ! -e /sys/fs/bpf/ghost_hybrid ]
+}
+
+expect 2 "unknown flag '--frobnicate'" $GH --frobnicate -- true
+expect 2 "bad value 'soon' for --slice" $GH --slice=soon -- true
+expect 2 "names CPU 99" $GH --cpus=0,99 -- true
+expect 2 "is not in the enclave" $GH --cpus=1 --global-cpu=0 -- true
+expect 2 "no process with pid 999999" $GH --pid=999999
+expect 127 "command not found: no_such_command_xyz" $GH -- no_such_command_xyz
+expect 2 "does not support --bpf-pick" $GH --model=percpu --bpf-pick -- true
+# Not root: a user without CAP_SYS_ADMIN.
+expect 3 "must run as root" setpriv --reuid=65534 --regid=65534 --clear-groups $GH -- true
+
+# A second ghost_hybrid while one runs.
+$GH --stats-interval=0 -- sleep 3 2>/dev/null &
+first=$!
+for _ in $(seq 50); do [ "$(sched_state)" = enabled ] && break; sleep 0.1; done
+$GH -- true > "$out/o" 2> "$out/e"
+check "$?" 3 "exit status of a second ghost_hybrid"
+check_true "second ghost_hybrid names the loaded scheduler" grep -q "another sched_ext scheduler is loaded (ghost_hybrid)" "$out/e"
+wait $first
+check "$?" 0 "the first ghost_hybrid carried on"
+wait_disabled
+check_true "nothing pinned at the end" [ ! -e /sys/fs/bpf/ghost_hybrid ]
+finish
