@@ -183,6 +183,11 @@ int Run(const Config& cfg) {
     }
     absl::SleepFor(absl::Milliseconds(20));
   }
+  if (!ejected && !(*sched)->Attached()) {
+    ExitInfo e = (*sched)->exit_info();
+    fprintf(stderr, "ghost_hybrid: the kernel stopped the scheduler: %s%s%s\n", e.reason.c_str(),
+            e.message.empty() ? "" : ": ", e.message.c_str());
+  }
   Snapshot last = Snapshot::Take(stats, **sched);
   if (started.ok()) fprintf(stderr, "%s (summary)\n", StatsLine(first, first, last, stats).c_str());
   if (!cfg.stats_json.empty()) {

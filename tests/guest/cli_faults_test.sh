@@ -1,0 +1,49 @@
+#!/bin/sh
+# Tests fault tolerance: SIGKILL of ghost_hybrid mid-run, and SIGSTOP of it
+# for longer than the watchdog: the workload finishes with correct output
+# and the state ends disabled. With --bpf-pick and a SIGSTOP shorter than
+# the watchdog, managed tasks keep making progress while the agent stops.
+. "$(dirname "$0")/lib.sh"
+expected=$(awk 'BEGIN{s=0;for(i=0;i<200000;i++)s+=i%7;print s}')
+work="touch $out/started; for i in 1 2 3 4; do (awk 'BEGIN{for(j=0;j<3;j++){s=0;for(i=0;i<200000;i++)s+=i%7};print s}' > $out/r.\$i.tmp && mv $out/r.\$i.tmp $out/r.\$i) & done; wait"
+
+# run_fault NAME SIGNAL_ACTION: starts the workload, applies the fault, checks.
+run_fault() {
+  name=$1
+  rm -f "$out"/r.* "$out/started"
+  $GH --watchdog=2s --stats-interval=0 -- sh -c "$work" 2>"$out/err.$name" &
+  gh=$!
+  for _ in $(seq 100); do [ -e "$out/started" ] && break; sleep 0.1; done
+  check "$(sched_state)" enabled "$name: scheduler enabled while the workload runs"
+  case $name in
+    sigkill) kill -KILL $gh ;;
+    sigstop) kill -STOP $gh; sleep 5; kill -CONT $gh ;;
+  esac
+  for _ in $(seq 600); do [ "$(ls "$out" | grep -c '^r\.[0-9]$')" -eq 4 ] && break; sleep 0.1; done
+  wait $gh 2>/dev/null
+  wait_disabled
+  [ "$name" = sigstop ] && check_true "sigstop: the watchdog ejected the scheduler" \
+    grep -q "stopped the scheduler" "$out/err.$name"
+  check "$(sched_state)" disabled "$name: state at the end"
+  for i in 1 2 3 4; do check "$(cat "$out/r.$i" 2>/dev/null)" "$expected" "$name: output of task $i"; done
+}
+run_fault sigkill
+run_fault sigstop
+
+# Fast path, agent stopped for less than the watchdog: spinners still run.
+$GH --bpf-pick --watchdog=5s --stats-interval=0 -- \
+  sh -c "for i in \$(seq 40); do $SPINNER 50 >> $out/progress; done" 2>/dev/null &
+gh=$!
+for _ in $(seq 100); do [ -s "$out/progress" ] && break; sleep 0.1; done
+kill -STOP $gh
+before=$(wc -l < "$out/progress")
+sleep 1.5
+after=$(wc -l < "$out/progress")
+state=$(sched_state)
+kill -CONT $gh
+wait $gh
+check "$?" 0 "fast-path workload around a short SIGSTOP"
+check "$state" enabled "scheduler still enabled during the short stop"
+echo "spinner runs completed while the agent was stopped: $((after - before))"
+check_true "managed tasks progressed while the agent was stopped" [ "$after" -gt "$before" ]
+finish
