@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "agent/cli/dump.h"
 #include "agent/cli/flags.h"
 #include "agent/cli/workload.h"
 #include "agent/cli/report.h"
@@ -27,9 +28,11 @@
 #include "agent/schedulers/fifo_percpu.h"
 
 namespace gh {
-namespace {
 
 constexpr const char* kPinDir = "/sys/fs/bpf/ghost_hybrid";
+
+namespace {
+
 std::atomic<int> g_stop_signal{0};
 
 void OnSignal(int sig) { g_stop_signal.store(sig); }
@@ -217,6 +220,12 @@ int main(int argc, char** argv) {
   if (!cfg.ok()) return gh::Fail(gh::kExitUsage, cfg.status());
   if (cfg->help) {
     fputs(gh::UsageText().c_str(), stdout);
+    return gh::kExitOk;
+  }
+  if (cfg->dump) {
+    absl::StatusOr<std::string> dump = gh::DumpPinnedState(gh::kPinDir);
+    if (!dump.ok()) return gh::Fail(gh::kExitEnvironment, dump.status());
+    fputs(dump->c_str(), stdout);
     return gh::kExitOk;
   }
   return gh::Run(*cfg);

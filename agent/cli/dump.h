@@ -1,0 +1,17 @@
+// dump.h: `ghost_hybrid --dump`: the state of a running ghost_hybrid, read
+// from the maps it pins under /sys/fs/bpf/ghost_hybrid (root only).
+#ifndef GHOST_HYBRID_AGENT_CLI_DUMP_H_
+#define GHOST_HYBRID_AGENT_CLI_DUMP_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace gh {
+
+// Returns the readable dump, or an error naming why it cannot be read.
+absl::StatusOr<std::string> DumpPinnedState(const std::string& pin_dir);
+
+}  // namespace gh
+
+#endif  // GHOST_HYBRID_AGENT_CLI_DUMP_H_
