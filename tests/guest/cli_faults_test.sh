@@ -11,13 +11,13 @@ work="touch $out/started; for i in 1 2 3 4; do (awk 'BEGIN{for(j=0;j<3;j++){s=0;
 run_fault() {
   name=$1
   rm -f "$out"/r.* "$out/started"
-  $GH --watchdog=2s --stats-interval=0 -- sh -c "$work" 2>"$out/err.$name" &
+  $GH --stats-interval=0 -- sh -c "$work" 2>"$out/err.$name" &
   gh=$!
   for _ in $(seq 100); do [ -e "$out/started" ] && break; sleep 0.1; done
-  check "$(sched_state)" enabled "$name: scheduler enabled while the workload runs"
+  check "$(sched_state)" enabled "$name: scheduler enabled while the workload runs ($(cat "$out/err.$name"))"
   case $name in
     sigkill) kill -KILL $gh ;;
-    sigstop) kill -STOP $gh; sleep 5; kill -CONT $gh ;;
+    sigstop) kill -STOP $gh; sleep 8; kill -CONT $gh ;;  # > the 5s watchdog
   esac
   for _ in $(seq 600); do [ "$(ls "$out" | grep -c '^r\.[0-9]$')" -eq 4 ] && break; sleep 0.1; done
   wait $gh 2>/dev/null
