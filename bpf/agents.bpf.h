@@ -68,10 +68,31 @@ static void agent_wake(s32 cpu)
 static __always_inline void agent_enqueue(struct task_struct *p,
 					  struct task_ctx *tctx, u64 enq_flags)
 {
-	s32 cpu = tctx->agent_cpu;
+	s32 cpu = tctx->agent_cpu, c;
+	u32 i;
 
 	if (!cpu_valid(cpu))
 		cpu = scx_bpf_task_cpu(p);
+	/*
+	 * The global agent's CPU is held by a higher class (ops.cpu_release
+	 * re-enqueued the agent it preempted): run the agent on the first
+	 * usable successor instead, so that it finishes its round there, sees
+	 * GH_SW_BOOST_PRIO and hands the global role on itself, as ghOSt's
+	 * boosted agent does. Its thread may run anywhere in the enclave.
+	 */
+	if (cpu == READ_ONCE(global_cpu) && cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
+		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
+			c = global_successors[i];
+			if (c < 0)
+				break;
+			if (c != cpu && cpu_in_enclave(c) && !cpu_held[c & (GH_MAX_CPUS - 1)] &&
+			    bpf_cpumask_test_cpu(c, p->cpus_ptr)) {
+				cpu = c;
+				stat_inc(GH_STAT_AGENT_MOVES);
+				break;
+			}
+		}
+	}
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns,
 			   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
 }

@@ -28,7 +28,7 @@ const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
 const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
 const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
-const volatile __u64 handoff_delay_ns = 10000000; /* global CPU held this long */
+const volatile __u64 handoff_delay_ns = 200000000; /* fallback: global CPU held this long */
 const volatile bool send_cpu_tick;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 

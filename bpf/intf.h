@@ -346,6 +346,7 @@ enum gh_stat {
 	GH_STAT_GLOBAL_HANDOFFS,	/* global role passed on in BPF */
 	GH_STAT_SW_EXHAUSTED,	/* no free task status word */
 	GH_STAT_STALE_ONCPU,	/* ONCPU flags healed by cpu_take_over */
+	GH_STAT_AGENT_MOVES,	/* global agent run off its held CPU */
 	GH_NR_STATS,
 };
 

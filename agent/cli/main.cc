@@ -106,6 +106,7 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, BpfScheduler& sched) {
       }
     }
     sched.SetGlobalCpu(global, successors);
+    side.enclave->set_movable_agents(true);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(), CentralizedFifoConfig{global, cfg.slice});
   }

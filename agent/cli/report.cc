@@ -63,7 +63,7 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
   static const char* const kNames[GH_NR_STATS] = {
       "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
-      "sw_exhausted", "stale_oncpu"};
+      "sw_exhausted", "stale_oncpu", "agent_moves"};
   for (int i = 0; i < GH_NR_STATS; i++) {
     absl::StrAppend(&kernel, i ? "," : "", "\"", kNames[i], "\":", k.stat(static_cast<gh_stat>(i)));
   }

@@ -1,6 +1,7 @@
 #include "agent/kernel/kernel_enclave.h"
 
 #include <poll.h>
+#include <sched.h>
 #include <unistd.h>
 #include <time.h>
 
@@ -152,6 +153,12 @@ void KernelEnclave::SleepUntilActive(int cpu) {
 }
 
 void KernelEnclave::AgentThreadStarted(int cpu) {
+  if (movable_agents_) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int c : cpus()) CPU_SET(c, &set);
+    sched_setaffinity(0, sizeof(set), &set);  // the kernel side still places it on `cpu`
+  }
   sched_->RegisterAgent(cpu, static_cast<int>(gettid()), /*active=*/true);
   absl::Status s = SetSchedExt(0);
   if (!s.ok()) fprintf(stderr, "ghost_hybrid: agent %d stays in the fair class: %s\n", cpu,

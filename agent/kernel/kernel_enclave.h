@@ -41,6 +41,10 @@ class KernelEnclave : public Enclave {
   void AgentThreadStarted(int cpu) override;
 
   BpfScheduler* sched() const { return sched_; }
+  // Lets agent threads run on any enclave CPU (the centralized model: the
+  // kernel side may run a global agent whose CPU was taken elsewhere).
+  // Otherwise each stays pinned to its CPU. Call before starting agents.
+  void set_movable_agents(bool movable) { movable_agents_ = movable; }
 
  protected:
   gh_txn* TxnSlot(int cpu) override;
@@ -54,6 +58,7 @@ class KernelEnclave : public Enclave {
 
   BpfScheduler* const sched_;
   std::vector<std::unique_ptr<RingBufferChannel>> channels_;  // by channel id
+  bool movable_agents_ = false;
 };
 
 }  // namespace gh
