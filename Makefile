@@ -146,4 +146,7 @@ clean:
 	$(call msg,CLEAN,)
 	$(Q)rm -rf $(BUILD) ghost_hybrid skel/*.h
 
+# Benchmarks (bench/*/ *.mk): make bench, and smoke runs in make test.
+-include $(wildcard bench/*/*.mk)
+
 -include $(AGENT_OBJS:.o=.d) $(KERN_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(GUEST_OBJS:.o=.d)

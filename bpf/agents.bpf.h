@@ -74,13 +74,16 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	if (!cpu_valid(cpu))
 		cpu = scx_bpf_task_cpu(p);
 	/*
-	 * The global agent's CPU is held by a higher class (ops.cpu_release
-	 * re-enqueued the agent it preempted): run the agent on the first
+	 * The global agent was displaced from its CPU (ops.stopping) or that
+	 * CPU is held by a higher class: run the agent on the first
 	 * usable successor instead, so that it finishes its round there, sees
 	 * GH_SW_BOOST_PRIO and hands the global role on itself, as ghOSt's
 	 * boosted agent does. Its thread may run anywhere in the enclave.
 	 */
-	if (cpu == READ_ONCE(global_cpu) && cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
+	bool displaced = tctx->displaced;
+
+	tctx->displaced = 0;
+	if (cpu == READ_ONCE(global_cpu) && (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)])) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 			c = global_successors[i];
 			if (c < 0)

@@ -14,6 +14,8 @@
 #include <bpf/bpf_tracing.h>
 #include "intf.h"
 
+#define GH_SCHED_EXT 7	/* the policy of sched_ext tasks */
+
 #define BPF_STRUCT_OPS(name, args...) SEC("struct_ops/" #name) BPF_PROG(name, ##args)
 #define BPF_STRUCT_OPS_SLEEPABLE(name, args...) SEC("struct_ops.s/" #name) BPF_PROG(name, ##args)
 #define READ_ONCE(x) (*(volatile typeof(x) *)&(x))
@@ -102,9 +104,7 @@ struct task_ctx {
 	u32 yielding;		/* ops.yield seen, stopping() sends YIELD */
 	u32 picked_by_bpf;	/* next running() is a fast-path pick */
 	u32 txn_commit;		/* next running() applies a transaction */
-	u32 kept;		/* preempted by a higher class with slice left: the
-				 * kernel keeps it on this CPU's local DSQ, so for the
-				 * agent it is still on the CPU (no PREEMPT/ON_CPU) */
+	u32 displaced;		/* agent preempted while runnable (not a yield) */
 	u32 resuming;		/* dequeued while running, not asleep: a property
 				 * change; its next running() continues */
 	u64 commit_time;

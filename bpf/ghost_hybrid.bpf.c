@@ -29,10 +29,11 @@
  *
  * c. Agents (agents.bpf.h). Agent threads are managed too but never
  *    queued: when runnable they run first on their own CPU; when parked
- *    they sleep on a doorbell. ops.cpu_release / cpu_acquire tell an agent
- *    that a higher class took / returned its CPU (GH_SW_BOOST_PRIO,
- *    CPU_BUSY / CPU_AVAILABLE), and a timer moves the global role off a
- *    CPU a higher class keeps.
+ *    they sleep on a doorbell. When a higher class takes or returns one
+ *    of the enclave's CPUs, its agent is told (GH_SW_BOOST_PRIO, CPU_BUSY
+ *    / CPU_AVAILABLE; cpu_owner.bpf.h). A displaced global agent runs on
+ *    a successor CPU and hands the role on; a timer moves the global role
+ *    off a CPU a higher class keeps.
  *
  * d. Safety. The watchdog (timeout_ms, set by the loader) ejects the
  *    scheduler if a runnable task waits too long, e.g. because the agent is
@@ -45,6 +46,7 @@
 #include "agents.bpf.h"
 #include "runqueue.bpf.h"
 #include "transactions.bpf.h"
+#include "cpu_owner.bpf.h"
 
 #define GH_TASK_RUNNING 0x0000
 #define GH_TASK_NEW_STATE 0x0800
@@ -164,13 +166,11 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	/*
 	 * Queued again while the agent believes it holds a CPU: committed but
-	 * taken back before it ran (ops.cpu_release's reenqueue), kept after a
-	 * higher class preempted it, or dequeued by a property change while it
-	 * ran. Tell the agent it is off the CPU.
+	 * taken back before it ran (ops.cpu_release's reenqueue), or dequeued
+	 * by a property change while it ran. Tell the agent it is off the CPU.
 	 */
-	if (tctx->txn_commit || tctx->kept || tctx->resuming) {
+	if (tctx->txn_commit || tctx->resuming) {
 		tctx->txn_commit = 0;
-		tctx->kept = 0;
 		tctx->resuming = 0;
 		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, scx_bpf_task_cpu(p), 0);
 	}
@@ -200,6 +200,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
 	struct gh_status_word *asw;
 	struct task_ctx *pctx;
 
+	/* Asked for work: no higher class has anything runnable here. */
+	cpu_mark_free(cpu);
 	if (txn_apply(cpu))
 		return;
 	/* An active agent that keeps running needs no company. */
@@ -254,6 +256,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 
 	if (!tctx)
 		return;
+	cpu_mark_free(cpu);
 	/*
 	 * Unlike ghOSt, an agent's Aseq does not advance when the agent is
 	 * scheduled: only messages advance it. A per-CPU agent's local commit
@@ -277,12 +280,11 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	 * TASK_ON_CPU, flagged BPF_PICKED for a fast-path pick, reports that
 	 * the task got a CPU: by a transaction, a pick, or the kernel itself
 	 * (an exiting task, or one that switched in while running). A task
-	 * that continues (kept on its CPU through a higher-class preemption,
-	 * or resuming after a property change's dequeue/enqueue while it ran)
-	 * is still on the CPU for the agent: no message.
+	 * that continues (resuming after a property change's dequeue/enqueue
+	 * while it ran) is still on the CPU for the agent: no message.
 	 */
 	WRITE_ONCE(tctx->custody, 0);
-	if (tctx->picked_by_bpf || tctx->txn_commit || (!tctx->kept && !tctx->resuming)) {
+	if (tctx->picked_by_bpf || tctx->txn_commit || !tctx->resuming) {
 		msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
 				     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
 		if (msg) {
@@ -294,11 +296,10 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	}
 	tctx->picked_by_bpf = 0;
 	tctx->txn_commit = 0;
-	tctx->kept = 0;
 	tctx->resuming = 0;
 	/*
 	 * A transaction for this CPU is waiting, but the kernel ran a task it
-	 * already held in the local DSQ (kept, or dispatched earlier), and
+	 * already held in the local DSQ (dispatched earlier), and
 	 * ops.dispatch only runs once that DSQ is empty: end this task's turn
 	 * so that the transaction applies now rather than when it stops.
 	 */
@@ -309,7 +310,25 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 
 void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 {
+	struct task_ctx *actx = lookup_task_ctx(p);
 	struct task_ctx *tctx = managed_ctx(p);
+
+	/*
+	 * An agent stopped while runnable, not yielding, with slice left was
+	 * displaced by a higher class (cpu_owner.bpf.h). Zero its slice so
+	 * that sched_ext hands it to ops.enqueue instead of keeping it behind
+	 * the intruder; agent_enqueue then runs a displaced global agent on
+	 * another CPU.
+	 */
+	if (actx && actx->is_agent) {
+		if (runnable && !actx->yielding && p->scx.slice > 0) {
+			p->scx.slice = 0;
+			actx->displaced = 1;
+			cpu_mark_held(scx_bpf_task_cpu(p), 0);
+		}
+		actx->yielding = 0;
+		return;
+	}
 	struct gh_status_word *sw;
 	s32 cpu = scx_bpf_task_cpu(p);
 	u64 now = bpf_ktime_get_ns(), runtime = 0;
@@ -331,13 +350,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		return;
 	}
 	/*
-	 * Preempted by a higher class with slice left: sched_ext puts it back
-	 * at the head of this CPU's local DSQ, without ops.enqueue, and runs it
-	 * again once the CPU is free. The agent keeps seeing it on this CPU.
+	 * Preempted with slice left: a higher class took the CPU (our own
+	 * preemptions zero the slice first). sched_ext would keep the task at
+	 * the head of this CPU's local DSQ until the intruder leaves; as in
+	 * ghOSt, hand it back instead (zero slice: ops.enqueue, custody,
+	 * PREEMPT) so the agent can run it elsewhere meanwhile.
 	 */
 	if (!tctx->yielding && p->scx.slice > 0) {
-		tctx->kept = 1;
-		return;
+		p->scx.slice = 0;
+		cpu_mark_held(cpu, 0);
 	}
 	send_task_off_msg(tctx, tctx->yielding ? GH_MSG_TASK_YIELD : GH_MSG_TASK_PREEMPT,
 			  0, cpu, runtime);
@@ -369,9 +390,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 
 bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_struct *to)
 {
-	struct task_ctx *tctx = managed_ctx(from);
+	struct task_ctx *tctx = lookup_task_ctx(from);
 
-	if (tctx)
+	if (tctx && (tctx->is_agent || is_managed(tctx)))
 		tctx->yielding = 1;
 	/* With ops.yield present the kernel leaves the slice alone: end it. */
 	from->scx.slice = 0;
@@ -538,32 +559,14 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 
 void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
-	struct gh_status_word *asw = agent_sw_of(cpu);
-
-	if (!cpu_valid(cpu))
-		return;
-	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
-	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
-	stat_inc(GH_STAT_CPU_RELEASES);
-	txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
-	if (asw)
-		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
-	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, args->reason);
-	/* The global role moves only if this lasts: see handoff_timer_fn. */
+	cpu_mark_held(cpu, args->reason);
 	/* Tasks already dispatched here go back to custody (SCX_ENQ_REENQ). */
 	scx_bpf_reenqueue_local();
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_cpu_acquire, s32 cpu, struct scx_cpu_acquire_args *args)
 {
-	struct gh_status_word *asw = agent_sw_of(cpu);
-
-	if (!cpu_valid(cpu))
-		return;
-	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
-	if (asw)
-		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
-	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);
+	cpu_mark_free(cpu);
 }
 
 s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)

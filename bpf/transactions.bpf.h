@@ -10,6 +10,7 @@
  *
  * Validation on the target CPU, in order (first failure wins):
  *   CPU outside the enclave or held by a higher class  CPU_UNAVAIL
+ *   (also checked by gh_commit, which looks at what the CPU runs)
  *   bad commit/run flag bits                           INVALID_FLAGS
  *   gtid 0                                             INVALID_TARGET
  *   no such task (exited, or pid reused: gtid differs) TARGET_NOT_FOUND
@@ -30,6 +31,9 @@
 #define GHOST_HYBRID_TRANSACTIONS_BPF_H
 
 #include "common.bpf.h"
+
+static void cpu_mark_held(s32 cpu, u32 reason);	/* cpu_owner.bpf.h */
+static bool cpu_runs_higher_class(s32 cpu);	/* cpu_owner.bpf.h */
 
 static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
 {
@@ -86,6 +90,11 @@ int gh_commit(struct gh_commit_args *args)
 		stat_inc(GH_STAT_TXN_SUBMITTED);
 		if (!cpu_in_enclave(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
 			txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
+			continue;
+		}
+		/* Taken while idle: nothing told us. This fails the slot. */
+		if (cpu_runs_higher_class(cpu)) {
+			cpu_mark_held(cpu, 0);
 			continue;
 		}
 		/* A local commit needs no kick: its agent parks right after. */

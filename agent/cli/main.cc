@@ -154,7 +154,7 @@ int Run(const Config& cfg) {
   int status = 0;
   absl::Status started = absl::OkStatus();
   if (!cfg.command.empty()) {
-    absl::StatusOr<pid_t> pid = StartWorkload(cfg.command, *creds);
+    absl::StatusOr<pid_t> pid = StartWorkload(cfg.command, *creds, cfg.cpus);
     if (pid.ok()) child = *pid; else started = pid.status();
   } else if (cfg.pid) {
     absl::StatusOr<int> n = AdoptProcess(cfg.pid);

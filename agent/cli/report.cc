@@ -1,5 +1,7 @@
 #include "agent/cli/report.h"
 
+#include <time.h>
+
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -89,7 +91,9 @@ std::string FirstLine(const std::string& path) {
 }  // namespace
 
 std::string DebugState(const BpfScheduler& k) {
-  std::string out = "  cpus:";
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  std::string out = absl::StrFormat("  mono=%d.%03d cpus:", ts.tv_sec, ts.tv_nsec / 1000000);
   for (int cpu = 0; cpu < k.nr_cpus(); cpu++) {
     const gh_txn* t = k.txn(cpu);
     absl::StrAppendFormat(&out, " | cpu%d txn=%s/%x agent_sw=%x", cpu,

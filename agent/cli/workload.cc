@@ -1,5 +1,9 @@
 #include "agent/cli/workload.h"
 
+#include <sched.h>
+
+#include <algorithm>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -45,8 +49,16 @@ namespace {
 }  // namespace
 
 absl::StatusOr<pid_t> StartWorkload(const std::vector<std::string>& argv,
-                                    const std::optional<Credentials>& creds) {
+                                    const std::optional<Credentials>& creds,
+                                    const std::vector<int>& cpus) {
   if (argv.empty()) return absl::InvalidArgumentError("no command given after '--'.");
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+    if (cpus.empty() || std::find(cpus.begin(), cpus.end(), cpu) != cpus.end()) {
+      CPU_SET(cpu, &allowed);
+    }
+  }
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return absl::ErrnoToStatus(errno, "pipe2");
   pid_t pid = fork();
@@ -60,6 +72,9 @@ absl::StatusOr<pid_t> StartWorkload(const std::vector<std::string>& argv,
       fcntl(3, F_SETFD, FD_CLOEXEC);
     }
     syscall(SYS_close_range, 4, ~0u, 0);
+    // The enclave, not ghost_hybrid's own affinity (taskset on the command
+    // line keeps the loader off the enclave, not the workload).
+    if (sched_setaffinity(0, sizeof(allowed), &allowed) != 0) ChildFail(3, errno);
     if (!SetSchedExt(0).ok()) ChildFail(3, errno ? errno : EPERM);
     if (creds) {
       if (initgroups(creds->name.c_str(), creds->gid) != 0 || setgid(creds->gid) != 0 ||

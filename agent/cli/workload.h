@@ -29,10 +29,12 @@ struct Credentials {
 // when the workload should keep running as the caller (no sudo, no --user).
 absl::StatusOr<std::optional<Credentials>> ResolveWorkloadUser(const std::string& user_flag);
 
-// Forks and execs @argv as a SCHED_EXT task tree. Returns its pid, or an
-// error naming the cause (e.g. command not found).
+// Forks and execs @argv as a SCHED_EXT task tree allowed on the enclave's
+// CPUs @cpus (empty: all), whatever ghost_hybrid's own affinity. Returns
+// its pid, or an error naming the cause (e.g. command not found).
 absl::StatusOr<pid_t> StartWorkload(const std::vector<std::string>& argv,
-                                    const std::optional<Credentials>& creds);
+                                    const std::optional<Credentials>& creds,
+                                    const std::vector<int>& cpus);
 
 // Moves every thread of process @pid into SCHED_EXT. Returns how many.
 absl::StatusOr<int> AdoptProcess(pid_t pid);

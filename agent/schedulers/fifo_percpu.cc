@@ -183,12 +183,25 @@ void PerCpuFifoScheduler::TaskPreempted(PerCpuFifoTask* task, const Message& msg
   TaskOffCpu(task, /*blocked=*/false);
   task->preempted = true;
   task->prio_boost = true;
-  cs_[task->cpu].rq.Enqueue(task);
+  Requeue(task, msg.seqnum());
 }
 
 void PerCpuFifoScheduler::TaskYield(PerCpuFifoTask* task, const Message& msg) {
   TaskOffCpu(task, /*blocked=*/false);
-  cs_[task->cpu].rq.Enqueue(task);
+  Requeue(task, msg.seqnum());
+}
+
+void PerCpuFifoScheduler::Requeue(PerCpuFifoTask* task, uint32_t seqnum) {
+  if (task->cpu >= 0) {
+    cs_[task->cpu].rq.Enqueue(task);
+    return;
+  }
+  // Not assigned yet, yet the kernel ran it (it was running when it joined,
+  // or it exits): assign it now, unless a deferred migration will. Its
+  // messages arrive on the default channel, so this runs on the default
+  // CPU's agent, the only one that touches deferred_.
+  if (std::find(deferred_.begin(), deferred_.end(), task) != deferred_.end()) return;
+  Migrate(task, AssignCpu(task), seqnum);
 }
 
 void PerCpuFifoScheduler::TaskDead(PerCpuFifoTask* task, const Message& msg) {

@@ -127,6 +127,9 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   // The task left its CPU (or its queue).
   void TaskOffCpu(PerCpuFifoTask* task, bool blocked);
   void Forget(PerCpuFifoTask* task);
+  // Queues a task that went off its CPU runnable (preempted, yielded) on
+  // its CPU's queue; an unassigned one is assigned first.
+  void Requeue(PerCpuFifoTask* task, uint32_t seqnum);
 
   std::unique_ptr<CpuState[]> cs_;
   int default_cpu_;

@@ -135,9 +135,11 @@ void SimKernel::StartRunning(int ti, int cpu, bool bpf_picked) {
   if (t.state != SimTaskState::kRunnable || t.cpu >= 0)
     Violation(absl::StrFormat("%#x started on cpu %d in state %d (cpu %d)", t.gtid, cpu,
                               static_cast<int>(t.state), t.cpu));
-  for (int o : cpus())
-    if (o != cpu && cpus_[o].current == ti)
-      Violation(absl::StrFormat("%#x on cpus %d and %d", t.gtid, o, cpu));
+  // Only StartRunning sets a CPU's current (with t.cpu) and StopRunning
+  // clears it (setting t.last_cpu): the one CPU that could still list the
+  // task is the one it last ran on. O(1), so the simulator scales.
+  if (t.last_cpu >= 0 && t.last_cpu != cpu && cpus_[t.last_cpu].current == ti)
+    Violation(absl::StrFormat("%#x on cpus %d and %d", t.gtid, t.last_cpu, cpu));
   t.state = SimTaskState::kRunning;
   t.cpu = cpu;
   t.run_start = now_;

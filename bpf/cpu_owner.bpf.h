@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * cpu_owner.bpf.h: whether an enclave CPU is ours or held by a higher
+ * scheduling class (fair, RT, deadline: every class above sched_ext).
+ *
+ * ghOSt's kernel tells the agent when CFS takes one of its CPUs (the agent's
+ * status word gets BOOST_PRIO, a CPU_BUSY message follows) and when it gives
+ * it back. sched_ext reports this only partly: ops.cpu_release runs when a
+ * higher class preempts one of OUR tasks, but not when it wakes on an idle
+ * CPU, and a task it preempts with slice left is kept on the CPU without
+ * ops.enqueue. So a CPU is marked held from several places:
+ *   - ops.cpu_release;
+ *   - ops.stopping, for a task (agent or managed) stopped while runnable
+ *     with slice left: only a higher class does that (our own preemptions,
+ *     SCX_ENQ_PREEMPT and SCX_KICK_PREEMPT, zero the slice first);
+ *   - gh_commit, when the target CPU's current task is of a higher class
+ *     (an idle CPU a higher class took without our knowing).
+ * and free again when sched_ext next asks us for work there (ops.dispatch,
+ * which runs only when no higher class has anything runnable on the CPU)
+ * or runs one of our tasks there (ops.running), or in ops.cpu_acquire.
+ */
+#ifndef GHOST_HYBRID_CPU_OWNER_BPF_H
+#define GHOST_HYBRID_CPU_OWNER_BPF_H
+
+#include "common.bpf.h"
+#include "messages.bpf.h"
+#include "transactions.bpf.h"
+
+/*
+ * A higher class holds @cpu: fail a waiting transaction, raise the agent's
+ * GH_SW_BOOST_PRIO and tell it (CPU_BUSY). Idempotent.
+ */
+static void cpu_mark_held(s32 cpu, u32 reason)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	if (!cpu_valid(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)])
+		return;
+	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
+	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
+	stat_inc(GH_STAT_CPU_RELEASES);
+	txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
+	if (asw)
+		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
+	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, reason);
+	/* The global role moves only if this lasts: see handoff_timer_fn. */
+}
+
+/* @cpu is ours again: clear BOOST_PRIO, CPU_AVAILABLE. Idempotent. */
+static __always_inline void cpu_mark_free(s32 cpu)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	if (!cpu_valid(cpu) || !cpu_held[cpu & (GH_MAX_CPUS - 1)])
+		return;
+	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
+	if (asw)
+		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
+	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);
+}
+
+/*
+ * True if @cpu is running a task of a higher class right now. Under
+ * SCX_OPS_SWITCH_PARTIAL exactly the SCHED_EXT tasks are ours; pid 0 is
+ * the CPU's idle task.
+ */
+static bool cpu_runs_higher_class(s32 cpu)
+{
+	struct task_struct *curr;
+	bool higher;
+
+	bpf_rcu_read_lock();
+	curr = scx_bpf_cpu_curr(cpu);
+	higher = curr && curr->pid != 0 && curr->policy != GH_SCHED_EXT;
+	bpf_rcu_read_unlock();
+	return higher;
+}
+
+#endif /* GHOST_HYBRID_CPU_OWNER_BPF_H */
