@@ -92,8 +92,11 @@ int gh_commit(struct gh_commit_args *args)
 			txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
 			continue;
 		}
-		/* Taken while idle: nothing told us. This fails the slot. */
-		if (cpu_runs_higher_class(cpu)) {
+		/*
+		 * Taken while idle, so nothing told us: this fails the slot.
+		 * (On the committer's own CPU, curr is the committer.)
+		 */
+		if (cpu != bpf_get_smp_processor_id() && cpu_runs_higher_class(cpu)) {
 			cpu_mark_held(cpu, 0);
 			continue;
 		}

@@ -20,7 +20,11 @@ $GH --cpus=1-3 --global-cpu=1 --stats-interval=0 --stats-json="$out/s.json" -- \
 gh=$!
 for _ in $(seq 100); do [ -e "$out/started" ] && break; sleep 0.1; done
 sleep 0.5
-before=$(global_cpu)
+for _ in $(seq 20); do before=$(global_cpu); [ -n "$before" ] && break; sleep 0.1; done
+if [ -z "$before" ]; then
+  echo "FAIL: no agent holds the global role; --dump says:"; $GH --dump; cat "$out/err"
+  kill "$gh"; wait "$gh"; exit 1
+fi
 echo "global agent on CPU $before; hog pinned there for 1 s"
 taskset -c "$before" $SPINNER 1000 > "$out/hog" &
 hog=$!

@@ -302,6 +302,54 @@ TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
   for (uint64_t g : seen_queued) EXPECT_TRUE(by_pid.count(GH_GTID_PID(g))) << g;
 }
 
+// Tests that every fast-path pick advances the picked task's Tseq past the
+// agent's view of its wakeup: the agent's next view (messages drained)
+// carries the pick's Tseq, equal to the status word's, and a decision made
+// on the wakeup-time view fails TARGET_STALE and runs nothing.
+TEST(FastPath, EveryPickAdvancesTseqSoACommitOnTheOldViewFails) {
+  BpfSchedulerOptions o = Opts(true);
+  o.enclave = {0};
+  auto h = Harness::Start(o);
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  auto child = ScriptedChild::Spawn();
+  ASSERT_TRUE(child.ok());
+  const pid_t pid = child->pid();
+  ASSERT_TRUE(child->WaitReply(kWait)) << "the fast path never ran the new task";
+  auto asleep = [&] {
+    std::vector<gh_msg> m = H.MessagesOf(pid);
+    return !m.empty() && m.back().hdr.type == GH_MSG_TASK_BLOCKED;
+  };
+  constexpr int kRounds = 20;
+  for (int i = 0; i < kRounds; i++) {
+    ASSERT_TRUE(H.WaitUntil(asleep, kWait)) << "round " << i;
+    const uint64_t gtid = H.GtidOf(pid);
+    size_t mark = H.log().size();
+    ASSERT_TRUE(child->Send('b'));
+    ASSERT_TRUE(child->WaitReply(kWait)) << "round " << i << ": not run";
+    const gh_msg* wake = H.WaitForMessage(pid, GH_MSG_TASK_WAKEUP, kWait, mark);
+    ASSERT_NE(wake, nullptr) << "round " << i;
+    const uint32_t view = wake->hdr.seqnum;  // what an agent decides on
+    const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
+    ASSERT_NE(on, nullptr) << "round " << i;
+    EXPECT_TRUE(on->hdr.flags & GH_MSG_F_BPF_PICKED) << "round " << i;
+    EXPECT_GT(on->hdr.seqnum, view) << "round " << i;
+    const uint32_t picked_tseq = on->hdr.seqnum;
+    ASSERT_TRUE(H.WaitUntil(asleep, kWait)) << "round " << i;
+    EXPECT_GE(H.LastSeqnum(pid), picked_tseq);
+    EXPECT_EQ(H.LastSeqnum(pid), __atomic_load_n(&H.StatusWordOf(pid)->barrier, __ATOMIC_ACQUIRE))
+        << "round " << i << ": the drained view and the status word disagree";
+    size_t before = H.MessagesOf(pid).size();
+    H.Open(0, gtid, view);
+    EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_STALE") << "round " << i;
+    H.Drain();
+    EXPECT_EQ(H.MessagesOf(pid).size(), before) << "round " << i << ": the stale commit ran it";
+  }
+  ASSERT_TRUE(child->Send('x'));
+  EXPECT_EQ(child->Wait(kWait), 0);
+  EXPECT_EQ(H.sched().stat(GH_STAT_TXN_COMPLETE), 0u);
+}
+
 }  // namespace
 }  // namespace gh::testing
 
