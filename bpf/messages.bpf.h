@@ -86,7 +86,12 @@ static __always_inline struct gh_msg *msg_reserve(u32 chan)
 
 static __always_inline void msg_submit(struct gh_msg *msg)
 {
-	bpf_ringbuf_submit(msg, 0);
+	/*
+	 * No wakeup: nothing sleeps on a channel ring (agents spin on it, and
+	 * a parked agent sleeps on its doorbell), and the wakeup is an
+	 * irq_work self-interrupt per message, several us in a VM.
+	 */
+	bpf_ringbuf_submit(msg, BPF_RB_NO_WAKEUP);
 	stat_inc(GH_STAT_MSGS);
 }
 

@@ -72,14 +72,17 @@ static __always_inline void txn_fail_submitted(s32 cpu, u32 outcome)
 SEC("syscall")
 int gh_commit(struct gh_commit_args *args)
 {
+	u64 mask[GH_CPUMASK_WORDS];
 	struct gh_txn *t;
 	u32 cpu, n = 0;
 	u64 word;
 
+	/* A copy: the verifier refuses a variable index into the context. */
+	__builtin_memcpy(mask, args->cpumask, sizeof(mask));
 	bpf_for(cpu, 0, nr_cpus) {
 		if (cpu >= GH_MAX_CPUS)
 			break;
-		word = args->cpumask[(cpu / 64) & (GH_CPUMASK_WORDS - 1)];
+		word = mask[(cpu / 64) & (GH_CPUMASK_WORDS - 1)];
 		if (!(word & (1ULL << (cpu % 64))))
 			continue;
 		t = txn_of(cpu);

@@ -1,0 +1,28 @@
+# bench/latency/latency.mk: the latency comparison (scripts/compare-latency.sh
+# in the guest, scripts/latency-report.py on the host) and its wakeup
+# benchmark program. Included by the top-level Makefile.
+#
+#   make bench-latency   one guest boot, 3 configurations x 4 workloads x
+#                        rounds: bench/results/latency.{json,md,png}
+# (Debian's python3, which has python3-matplotlib; a python3 earlier in
+# PATH, e.g. pyenv's, may not.)
+
+BENCH_LATENCY_ARGS ?= --duration=8 --rounds=4
+
+$(BUILD)/bench/wakebench: $(BUILD)/bench/latency/wakebench.o
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -o $@ $^ -lpthread
+
+$(BUILD)/bench/cyclictest_shim.so: bench/latency/cyclictest_shim.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall -Werror -Wno-unused-parameter -shared -fPIC -o $@ $<
+
+.PHONY: bench-latency
+bench-latency: ghost_hybrid $(BUILD)/bench/wakebench $(BUILD)/bench/cyclictest_shim.so
+	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
+	  scripts/compare-latency.sh $(BENCH_LATENCY_ARGS) --out=$(BUILD)/bench/latency
+	$(Q)/usr/bin/python3 scripts/latency-report.py $(BUILD)/bench/latency bench/results
+
+-include $(BUILD)/bench/latency/wakebench.d

@@ -1,0 +1,268 @@
+#!/usr/bin/env python3
+"""latency-report.py RAW_DIR RESULTS_DIR
+
+Turns the raw output of scripts/compare-latency.sh (RAW_DIR/raw: meta,
+WORKLOAD.CONFIG.ROUND.hist latency histograms "US COUNT", and
+WORKLOAD.CONFIG.ROUND.ms completion times) into
+  RESULTS_DIR/latency.json  every figure, per workload and configuration,
+                            with ratios to the default scheduler;
+  RESULTS_DIR/latency.md    the table a person reads, the targets and the
+                            findings (bench/latency/FINDINGS.md);
+  RESULTS_DIR/latency.png   latency CDFs per workload (log x) and the
+                            completion-time ratios.
+Latency histograms of all rounds of a configuration are merged; completion
+times are the median over rounds.
+"""
+import collections
+import datetime
+import json
+import os
+import statistics
+import sys
+
+CONFIGS = ["default", "agent", "bpf"]
+LABELS = {"default": "default (EEVDF)", "agent": "ghost_hybrid (agent only)",
+          "bpf": "ghost_hybrid --bpf-pick"}
+LATENCY = ["cyclictest", "wakebench"]
+THROUGHPUT = ["hackbench", "compress"]
+DESCRIPTION = {
+    "cyclictest": "timer wakeup latency, one thread per CPU (rt-tests)",
+    "wakebench": "wake-to-run latency, futex ping-pong pairs (bench/latency)",
+    "hackbench": "pipe messaging, completion time (rt-tests)",
+    "compress": "2 gzip per CPU of a 16 MB file, completion time",
+}
+# (workload, configuration, metric, limit): ratio to default must be <= limit.
+TARGETS = [(w, "bpf", "p99", 1.0) for w in LATENCY] + \
+          [(w, "agent", "p99", 2.0) for w in LATENCY] + \
+          [(w, "bpf", "completion_ms", 1.05) for w in THROUGHPUT]
+
+
+def read_meta(raw):
+    meta = {}
+    with open(os.path.join(raw, "meta")) as f:
+        for line in f:
+            key, _, value = line.strip().partition("=")
+            meta[key] = value
+    return meta
+
+
+def host_cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def runs_of(raw, workload, config, suffix):
+    prefix = "%s.%s." % (workload, config)
+    return sorted(os.path.join(raw, n) for n in os.listdir(raw)
+                  if n.startswith(prefix) and n.endswith(suffix))
+
+
+def merged_histogram(paths):
+    hist = collections.Counter()
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                us, count = line.split()
+                hist[int(us)] += int(count)
+    return sorted(hist.items())
+
+
+def percentile(hist, p):
+    total = sum(c for _, c in hist)
+    rank = p * (total - 1)
+    seen = 0
+    for us, count in hist:
+        seen += count
+        if seen > rank:
+            return us
+    return hist[-1][0]
+
+
+def ratio(value, base):
+    return round(value / base, 3) if base else None
+
+
+def latency_entry(raw, workload):
+    configs = {}
+    for config in CONFIGS:
+        hist = merged_histogram(runs_of(raw, workload, config, ".hist"))
+        if not hist:
+            continue
+        configs[config] = {
+            "samples": sum(c for _, c in hist),
+            "p50": percentile(hist, 0.50), "p99": percentile(hist, 0.99),
+            "p999": percentile(hist, 0.999), "max": hist[-1][0],
+            "runs": len(runs_of(raw, workload, config, ".hist")),
+        }
+    base = configs.get("default")
+    for config, e in configs.items():
+        if base:
+            e["ratio_to_default"] = {m: ratio(e[m], base[m]) for m in ("p50", "p99", "p999")}
+    return {"kind": "latency", "unit": "us", "what": DESCRIPTION[workload], "configs": configs}
+
+
+def throughput_entry(raw, workload):
+    configs = {}
+    for config in CONFIGS:
+        times = []
+        for path in runs_of(raw, workload, config, ".ms"):
+            with open(path) as f:
+                times.append(int(f.read().strip()))
+        if times:
+            configs[config] = {"completion_ms": statistics.median(times), "runs_ms": times}
+    base = configs.get("default")
+    for config, e in configs.items():
+        if base:
+            e["ratio_to_default"] = {"completion_ms": ratio(e["completion_ms"],
+                                                            base["completion_ms"])}
+    return {"kind": "throughput", "unit": "ms", "what": DESCRIPTION[workload], "configs": configs}
+
+
+def evaluate_targets(workloads):
+    out = []
+    for workload, config, metric, limit in TARGETS:
+        e = workloads.get(workload, {}).get("configs", {}).get(config, {})
+        r = e.get("ratio_to_default", {}).get(metric)
+        out.append({"workload": workload, "config": config, "metric": metric, "limit": limit,
+                    "ratio": r, "met": r is not None and r <= limit})
+    return out
+
+
+def write_markdown(path, report, findings):
+    m = report["machine"]
+    lines = [
+        "# Latency and throughput: ghost_hybrid vs the kernel's default scheduler",
+        "",
+        "Generated by `make bench` (scripts/compare-latency.sh in one guest boot, then "
+        "scripts/latency-report.py) on %s." % report["date"],
+        "Guest: %s vCPUs (QEMU TCG), kernel %s, workloads on CPUs %s; host CPU: %s. "
+        "%s rounds of %s s per workload and configuration, the configurations interleaved."
+        % (m["guest_vcpus"], m["guest_kernel"], m["cpus"], m["host_cpu_model"],
+           report["rounds"], report["duration_s"]),
+        "Absolute times in a TCG guest are inflated; the ratios to the default scheduler, "
+        "measured side by side, are the result.",
+        "",
+        "| workload | metric | default (EEVDF) | agent only | ratio | --bpf-pick | ratio |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, w in report["workloads"].items():
+        metrics = ["p50", "p99", "p999"] if w["kind"] == "latency" else ["completion_ms"]
+        for metric in metrics:
+            row = ["%s" % name if metric == metrics[0] else "",
+                   metric.replace("p999", "p99.9").replace("_ms", "") + " (%s)" % w["unit"]]
+            for config in CONFIGS:
+                e = w["configs"].get(config)
+                if e is None:
+                    row += ["-"] if config == "default" else ["-", "-"]
+                    continue
+                row.append("%g" % e[metric])
+                if config != "default":
+                    r = e.get("ratio_to_default", {}).get(metric)
+                    row.append("%.2fx" % r if r is not None else "-")
+            lines.append("| " + " | ".join(row) + " |")
+    lines += ["", "Workloads: " + "; ".join("%s: %s" % (n, w["what"])
+                                           for n, w in report["workloads"].items()) + ".",
+              "", "## Targets", "",
+              "| target | measured | |", "|---|---:|---|"]
+    for t in report["targets"]:
+        what = "%s %s %s <= %gx default" % (t["workload"], "--bpf-pick" if t["config"] == "bpf"
+                                            else "agent only", t["metric"].replace("_ms", ""),
+                                            t["limit"])
+        if t["ratio"] is None:
+            lines.append("| %s | - | not measured |" % what)
+        elif t["met"]:
+            lines.append("| %s | %.2fx | met |" % (what, t["ratio"]))
+        else:
+            lines.append("| %s | %.2fx | missed by %.0f%% |"
+                         % (what, t["ratio"], 100 * (t["ratio"] / t["limit"] - 1)))
+    lines += ["", "![latency CDFs](latency.png)", ""]
+    if findings:
+        lines += [findings.strip(), ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def write_plot(path, raw, report):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    for ax, workload in zip(axes, LATENCY):
+        for config in CONFIGS:
+            hist = merged_histogram(runs_of(raw, workload, config, ".hist"))
+            if not hist:
+                continue
+            total = sum(c for _, c in hist)
+            xs, ys, seen = [], [], 0
+            for us, count in hist:
+                seen += count
+                xs.append(max(us, 1))
+                ys.append(seen / total)
+            ax.step(xs, ys, where="post", label=LABELS[config])
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (us, log scale)")
+        ax.set_ylabel("fraction of wakeups")
+        ax.set_title("%s: %s" % (workload, DESCRIPTION[workload].split(",")[0]))
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(loc="lower right")
+    ax = axes[2]
+    names = [w for w in THROUGHPUT if w in report["workloads"]]
+    for i, config in enumerate(["agent", "bpf"]):
+        values = [report["workloads"][w]["configs"].get(config, {})
+                  .get("ratio_to_default", {}).get("completion_ms") or 0 for w in names]
+        ax.bar([j + 0.35 * i for j in range(len(names))], values, width=0.35,
+               label=LABELS[config])
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([j + 0.175 for j in range(len(names))])
+    ax.set_xticklabels(names)
+    ax.set_ylabel("completion time / default's")
+    ax.set_title("throughput jobs (lower is better)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: latency-report.py RAW_DIR RESULTS_DIR")
+    raw = os.path.join(sys.argv[1], "raw")
+    results = sys.argv[2]
+    meta = read_meta(raw)
+    workloads = {}
+    for name in LATENCY + THROUGHPUT:
+        entry = latency_entry(raw, name) if name in LATENCY else throughput_entry(raw, name)
+        if entry["configs"]:
+            workloads[name] = entry
+    if not workloads:
+        sys.exit("latency-report.py: no results under %s" % raw)
+    report = {
+        "date": meta.get("date") or datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": {"guest_vcpus": int(meta.get("nproc", 0)), "guest_kernel": meta.get("kernel"),
+                    "cpus": meta.get("cpus"), "host_cpu_model": host_cpu_model()},
+        "duration_s": int(meta.get("duration_s", 0)), "rounds": int(meta.get("rounds", 0)),
+        "configs": {c: LABELS[c] for c in CONFIGS},
+        "workloads": workloads,
+    }
+    report["targets"] = evaluate_targets(workloads)
+    os.makedirs(results, exist_ok=True)
+    with open(os.path.join(results, "latency.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    findings_path = os.path.join(os.path.dirname(__file__), "..", "bench", "latency", "FINDINGS.md")
+    findings = open(findings_path).read() if os.path.exists(findings_path) else ""
+    write_markdown(os.path.join(results, "latency.md"), report, findings)
+    write_plot(os.path.join(results, "latency.png"), raw, report)
+    for t in report["targets"]:
+        print("target %-10s %-5s %-13s <= %-4g: %s" % (t["workload"], t["config"], t["metric"],
+                                                      t["limit"], "n/a" if t["ratio"] is None else
+                                                      "%.2fx %s" % (t["ratio"], "met" if t["met"]
+                                                                    else "MISSED")))
+
+
+if __name__ == "__main__":
+    main()
