@@ -66,7 +66,7 @@ UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
-.PHONY: all clean test run unit check-toolchain setup
+.PHONY: all clean test run unit check-toolchain setup bench bench-smoke
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner
 
 setup:
@@ -141,6 +141,16 @@ test: setup
 run: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo.sh
+
+# Benchmarks (bench/README.md): the simulator and the ABI microbenchmarks on
+# the host, the latency comparison in one guest boot; results in
+# bench/results/. bench-smoke runs each benchmark program for seconds (make
+# test runs it) so that none can rot.
+bench: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory bench-sim bench-micro bench-latency
+
+bench-smoke: bench-sim-smoke bench-micro-smoke bench-wakebench-smoke
 
 clean:
 	$(call msg,CLEAN,)

@@ -72,10 +72,23 @@ seq 1 600000 | awk '{print $1, $1 * 7919 % 104729, "ghost_hybrid"}' > "$data/inp
 } > "$out/raw/meta"
 
 # pid_of NAME: the pid of a running process called NAME (first found).
+# Bash builtins only: no exec per process while the workload runs.
 pid_of() {
-  local p
+  local p comm
   for p in /proc/[0-9]*; do
-    [ "$(cat "$p/comm" 2>/dev/null)" = "$1" ] && { echo "${p#/proc/}"; return; }
+    read -r comm < "$p/comm" 2>/dev/null || continue
+    [ "$comm" = "$1" ] && { echo "${p#/proc/}"; return; }
+  done
+}
+
+# signal_all SIGNAL NAME...: sends SIGNAL to every process called NAME.
+signal_all() {
+  local sig=$1 p comm name; shift
+  for p in /proc/[0-9]*; do
+    read -r comm < "$p/comm" 2>/dev/null || continue
+    for name in "$@"; do
+      [ "$comm" = "$name" ] && kill -"$sig" "${p#/proc/}" 2>/dev/null
+    done
   done
 }
 
@@ -103,12 +116,15 @@ run_cyclictest() {
   local cpid="" i
   for i in $(seq 100); do  # until its measuring threads exist
     cpid=$(pid_of cyclictest)
-    [ -n "$cpid" ] && [ "$(ls /proc/"$cpid"/task 2>/dev/null | wc -l)" -gt "$ncpu" ] && break
+    if [ -n "$cpid" ]; then
+      local tasks=(/proc/"$cpid"/task/*)
+      [ "${#tasks[@]}" -gt "$ncpu" ] && break
+    fi
     sleep 0.1
   done
   sleep 0.2
-  policies=$(cat /proc/"$cpid"/task/*/sched 2>/dev/null | awk '/^policy/ {print $3}' |
-             sort -u | tr '\n' ' ')
+  policies=$(awk '/^policy/ {p[$3] = 1} END {for (k in p) printf "%s ", k}' \
+             /proc/"$cpid"/task/*/sched 2>/dev/null)
   wait "$pid"
   local rc=$?
   if [ "$policies" != "$want " ]; then
@@ -132,7 +148,7 @@ run_one() {
     hackbench|compress)
       t0=$(date +%s%N)
       if [ "$workload" = hackbench ]; then
-        run_under "$config" hackbench -p -g "$ncpu" -l $((30 * duration)) > "$res.summary"
+        run_under "$config" hackbench -p -g "$ncpu" -l $((10 * duration)) > "$res.summary"
       else
         run_under "$config" sh -c "for i in \$(seq $((2 * ncpu))); do gzip -c $data/input > /dev/null & done; wait"
       fi
@@ -144,6 +160,27 @@ run_one() {
   esac
 }
 
+# guarded_run WORKLOAD CONFIG ROUND: run_one with a deadline. A run that
+# hangs leaves a snapshot of its tasks (and of ghost_hybrid's state) in the
+# log, then is interrupted, then killed: the benchmark goes on.
+guarded_run() {
+  local limit=$((4 * duration + 60)) runner watcher rc
+  run_one "$@" &
+  runner=$!
+  ( sleep "$limit"
+    { echo "== $* still running after $limit s:"
+      ps -eLo pid,tid,cls,psr,stat,wchan:32,comm
+      "$GH" --dump 2>&1 | head -40; } >> "$out/raw/ghost_hybrid.log"
+    signal_all INT ghost_hybrid; sleep 10
+    signal_all KILL ghost_hybrid cyclictest wakebench hackbench gzip ) &
+  watcher=$!
+  wait "$runner"
+  rc=$?
+  kill "$watcher" 2>/dev/null
+  wait "$watcher" 2>/dev/null
+  return $rc
+}
+
 configs=(default agent bpf)
 failed=0
 for ((r = 0; r < rounds; r++)); do
@@ -151,7 +188,7 @@ for ((r = 0; r < rounds; r++)); do
     for ((k = 0; k < 3; k++)); do
       c=${configs[$(( (r + k) % 3 ))]}
       printf 'round %d/%d  %-10s %-7s ' $((r + 1)) "$rounds" "$w" "$c"
-      if run_one "$w" "$c" "$r"; then
+      if guarded_run "$w" "$c" "$r"; then
         echo ok
       else
         echo FAILED

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test tier `make test` covers and prints "N passed, N failed":
 #   unit   build/tests/unit_tests on the host (no root, no guest)
+#   host   tests/host/*_test.sh, and each benchmark program's smoke run
 #   guest  scripts/guest-tests.sh inside the sched_ext guest (scripts/vm.sh),
 #          or directly when the host kernel has sched_ext
 set -uo pipefail
@@ -19,6 +20,12 @@ echo "== host tests"
 for t in tests/host/*_test.sh; do
   if "$t"; then echo "[       OK ] $t"; passed=$((passed + 1))
   else echo "[  FAILED  ] $t"; failed=$((failed + 1)); fi
+done
+
+echo "== benchmark smoke runs (host; make bench-smoke)"
+for t in bench-sim-smoke bench-micro-smoke bench-wakebench-smoke; do
+  if make --no-print-directory "$t" >"$log" 2>&1; then echo "[       OK ] make $t"; passed=$((passed + 1))
+  else cat "$log"; echo "[  FAILED  ] make $t"; failed=$((failed + 1)); fi
 done
 
 echo "== guest tests (sched_ext kernel)"

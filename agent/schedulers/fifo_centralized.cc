@@ -167,6 +167,9 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
   if (task->state == State::kQueued) RemoveFromRunqueue(task);
   if (task->state == State::kYielding) RemoveYielding(task);
   if (task->oncpu()) ClearCurrent(task);
+  // Believed asleep: the kernel ran it without a wakeup we saw (as when
+  // sched_ext runs every task itself while it ejects the scheduler).
+  if (task->state == State::kBlocked) task->state = State::kRunnable;
   TaskOnCpu(task, msg.cpu());
   CpuState& cs = cpu_states_[msg.cpu()];
   if (cs.current == nullptr) {
