@@ -76,7 +76,7 @@ seq 1 600000 | awk '{print $1, $1 * 7919 % 104729, "ghost_hybrid"}' > "$data/inp
 pid_of() {
   local p comm
   for p in /proc/[0-9]*; do
-    read -r comm < "$p/comm" 2>/dev/null || continue
+    { read -r comm < "$p/comm"; } 2>/dev/null || continue
     [ "$comm" = "$1" ] && { echo "${p#/proc/}"; return; }
   done
 }
@@ -85,7 +85,7 @@ pid_of() {
 signal_all() {
   local sig=$1 p comm name; shift
   for p in /proc/[0-9]*; do
-    read -r comm < "$p/comm" 2>/dev/null || continue
+    { read -r comm < "$p/comm"; } 2>/dev/null || continue
     for name in "$@"; do
       [ "$comm" = "$name" ] && kill -"$sig" "${p#/proc/}" 2>/dev/null
     done

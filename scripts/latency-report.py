@@ -23,6 +23,7 @@ import sys
 CONFIGS = ["default", "agent", "bpf"]
 LABELS = {"default": "default (EEVDF)", "agent": "ghost_hybrid (agent only)",
           "bpf": "ghost_hybrid --bpf-pick"}
+COLORS = {"default": "tab:blue", "agent": "tab:orange", "bpf": "tab:green"}
 LATENCY = ["cyclictest", "wakebench"]
 THROUGHPUT = ["hackbench", "compress"]
 DESCRIPTION = {
@@ -204,7 +205,7 @@ def write_plot(path, raw, report):
                 seen += count
                 xs.append(max(us, 1))
                 ys.append(seen / total)
-            ax.step(xs, ys, where="post", label=LABELS[config])
+            ax.step(xs, ys, where="post", label=LABELS[config], color=COLORS[config])
         ax.set_xscale("log")
         ax.set_xlabel("latency (us, log scale)")
         ax.set_ylabel("fraction of wakeups")
@@ -217,7 +218,7 @@ def write_plot(path, raw, report):
         values = [report["workloads"][w]["configs"].get(config, {})
                   .get("ratio_to_default", {}).get("completion_ms") or 0 for w in names]
         ax.bar([j + 0.35 * i for j in range(len(names))], values, width=0.35,
-               label=LABELS[config])
+               label=LABELS[config], color=COLORS[config])
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks([j + 0.175 for j in range(len(names))])
     ax.set_xticklabels(names)

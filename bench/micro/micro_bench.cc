@@ -615,8 +615,19 @@ void BM_ProgRunNop(benchmark::State& state) {
   }
 }
 
-// One message per syscall, consumer caught up (as with a spinning agent):
-// bpf_ringbuf_submit() queues its wakeup irq_work for every message.
+// Runs program @fd once with @args and records the call's wall time.
+template <typename Args>
+bool TimedRun(Samples& s, int fd, Args* args) {
+  uint64_t t0 = NowNs();
+  int err = RunProg(fd, args, sizeof(*args));
+  uint64_t t1 = NowNs();
+  s.AddTimed(t0, t1);
+  return err == 0;
+}
+
+// One message per syscall, consumer caught up (as with a spinning agent).
+// Before msg_submit() passed BPF_RB_NO_WAKEUP, each such submit queued the
+// ring's wakeup irq_work (a self-IPI): see FINDINGS.md.
 void BM_SendCaughtUp(benchmark::State& state) {
   Samples s(state);
   bench_send_args args = {};
@@ -624,11 +635,7 @@ void BM_SendCaughtUp(benchmark::State& state) {
   gh::RingChannel& ch = *g_bench->channel;
   ch.DrainAll();
   for (auto _ : state) {
-    uint64_t t0 = NowNs();
-    int err = RunProg(g_bench->fd_send, &args, sizeof(args));
-    uint64_t t1 = NowNs();
-    if (err) state.SkipWithError("bench_send failed");
-    s.AddTimed(t0, t1);
+    if (!TimedRun(s, g_bench->fd_send, &args)) state.SkipWithError("bench_send failed");
     ch.DrainAll();
   }
 }
@@ -646,11 +653,7 @@ void BM_SendBacklog(benchmark::State& state) {
       // Leave one record unread so that the next submit sees a backlog.
       RunProg(g_bench->fd_send, &args, sizeof(args));
     }
-    uint64_t t0 = NowNs();
-    int err = RunProg(g_bench->fd_send, &args, sizeof(args));
-    uint64_t t1 = NowNs();
-    if (err) state.SkipWithError("bench_send failed");
-    s.AddTimed(t0, t1);
+    if (!TimedRun(s, g_bench->fd_send, &args)) state.SkipWithError("bench_send failed");
   }
   ch.DrainAll();
   if (g_bench->skel->bss->stats[GH_STAT_MSGS_DROPPED]) state.SkipWithError("messages dropped");
@@ -685,7 +688,8 @@ void BM_TaskChannelInBpf(benchmark::State& state) {
 }
 
 // A bare ringbuf reserve + submit per syscall, consumer caught up, with
-// submit flags 0 (range(0) == 0, as msg_submit) or BPF_RB_NO_WAKEUP.
+// submit flags 0 (range(0) == 0, as msg_submit() had) or BPF_RB_NO_WAKEUP
+// (as it has now).
 void BM_RingbufSubmit(benchmark::State& state) {
   Samples s(state);
   bench_send_args args = {};
@@ -693,11 +697,7 @@ void BM_RingbufSubmit(benchmark::State& state) {
   gh::RingChannel& ch = *g_bench->channel;
   ch.DrainAll();
   for (auto _ : state) {
-    uint64_t t0 = NowNs();
-    int err = RunProg(g_bench->fd_rb, &args, sizeof(args));
-    uint64_t t1 = NowNs();
-    if (err) state.SkipWithError("bench_rb_submit failed");
-    s.AddTimed(t0, t1);
+    if (!TimedRun(s, g_bench->fd_rb, &args)) state.SkipWithError("bench_rb_submit failed");
     ch.DrainAll();
   }
 }
