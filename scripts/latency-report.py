@@ -9,7 +9,8 @@ WORKLOAD.CONFIG.ROUND.ms completion times) into
   RESULTS_DIR/latency.md    the table a person reads, the targets and the
                             findings (bench/latency/FINDINGS.md);
   RESULTS_DIR/latency.png   latency CDFs per workload (log x) and the
-                            completion-time ratios.
+                            completion-time ratios;
+and, when RESULTS_DIR is bench/results, the ratio table of README.md.
 Latency histograms of all rounds of a configuration are merged; completion
 times are the median over rounds.
 """
@@ -20,6 +21,7 @@ import os
 import statistics
 import sys
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CONFIGS = ["default", "agent", "bpf"]
 LABELS = {"default": "default (EEVDF)", "agent": "ghost_hybrid (agent only)",
           "bpf": "ghost_hybrid --bpf-pick"}
@@ -133,6 +135,39 @@ def evaluate_targets(workloads):
         out.append({"workload": workload, "config": config, "metric": metric, "limit": limit,
                     "ratio": r, "met": r is not None and r <= limit})
     return out
+
+
+def ratio_table(report):
+    """The README's summary: each figure's ratio to the default scheduler."""
+    lines = ["| workload | metric | agent only | --bpf-pick |", "|---|---|---:|---:|"]
+    for name, w in report["workloads"].items():
+        metrics = ["p50", "p99", "p999"] if w["kind"] == "latency" else ["completion_ms"]
+        for metric in metrics:
+            row = [name if metric == metrics[0] else "",
+                   metric.replace("p999", "p99.9").replace("completion_ms", "completion time")]
+            for config in ("agent", "bpf"):
+                r = w["configs"].get(config, {}).get("ratio_to_default", {}).get(metric)
+                row.append("-" if r is None else "%.2fx" % r)
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def update_readme(path, report):
+    """Replaces the table between the bench-table markers of @path."""
+    begin, end = "<!-- bench-table: scripts/latency-report.py -->", "<!-- /bench-table -->"
+    if not os.path.exists(path):
+        return
+    text = open(path).read()
+    if begin not in text or end not in text:
+        return
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    caption = ("Ratios to the kernel's default scheduler (lower is better), %s, %s rounds of "
+               "%s s, guest with %s vCPUs:" % (report["date"][:10], report["rounds"],
+                                               report["duration_s"],
+                                               report["machine"]["guest_vcpus"]))
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + caption + "\n\n" + ratio_table(report) + "\n" + end + tail)
 
 
 def write_markdown(path, report, findings):
@@ -254,10 +289,12 @@ def main():
     os.makedirs(results, exist_ok=True)
     with open(os.path.join(results, "latency.json"), "w") as f:
         json.dump(report, f, indent=2)
-    findings_path = os.path.join(os.path.dirname(__file__), "..", "bench", "latency", "FINDINGS.md")
+    findings_path = os.path.join(ROOT, "bench", "latency", "FINDINGS.md")
     findings = open(findings_path).read() if os.path.exists(findings_path) else ""
     write_markdown(os.path.join(results, "latency.md"), report, findings)
     write_plot(os.path.join(results, "latency.png"), raw, report)
+    if os.path.abspath(results) == os.path.abspath(os.path.join(ROOT, "bench", "results")):
+        update_readme(os.path.join(ROOT, "README.md"), report)
     for t in report["targets"]:
         print("target %-10s %-5s %-13s <= %-4g: %s" % (t["workload"], t["config"], t["metric"],
                                                       t["limit"], "n/a" if t["ratio"] is None else
