@@ -14,7 +14,10 @@
  *     with slice left: only a higher class does that (our own preemptions,
  *     SCX_ENQ_PREEMPT and SCX_KICK_PREEMPT, zero the slice first);
  *   - gh_commit, when the target CPU's current task is of a higher class
- *     (an idle CPU a higher class took without our knowing).
+ *     (an idle CPU a higher class took without our knowing). The
+ *     transaction stays submitted: ops.dispatch applies it as soon as the
+ *     intruder leaves (a kworker's blip costs nothing), and the agent's
+ *     own deadline aborts it if that takes too long.
  * and free again when sched_ext next asks us for work there (ops.dispatch,
  * which runs only when no higher class has anything runnable on the CPU)
  * or runs one of our tasks there (ops.running), or in ops.cpu_acquire.
@@ -27,10 +30,11 @@
 #include "transactions.bpf.h"
 
 /*
- * A higher class holds @cpu: fail a waiting transaction, raise the agent's
- * GH_SW_BOOST_PRIO and tell it (CPU_BUSY). Idempotent.
+ * A higher class holds @cpu: raise the agent's GH_SW_BOOST_PRIO and tell it
+ * (CPU_BUSY), so that it stops choosing the CPU; with @fail_txn, also fail
+ * a transaction waiting there (the CPU is gone for a while). Idempotent.
  */
-static void cpu_mark_held(s32 cpu, u32 reason)
+static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
 
@@ -39,7 +43,8 @@ static void cpu_mark_held(s32 cpu, u32 reason)
 	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
 	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
 	stat_inc(GH_STAT_CPU_RELEASES);
-	txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
+	if (fail_txn)
+		txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
 	if (asw)
 		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, reason);

@@ -324,7 +324,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		if (runnable && !actx->yielding && p->scx.slice > 0) {
 			p->scx.slice = 0;
 			actx->displaced = 1;
-			cpu_mark_held(scx_bpf_task_cpu(p), 0);
+			cpu_mark_held(scx_bpf_task_cpu(p), 0, true);
 		}
 		actx->yielding = 0;
 		return;
@@ -358,7 +358,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	 */
 	if (!tctx->yielding && p->scx.slice > 0) {
 		p->scx.slice = 0;
-		cpu_mark_held(cpu, 0);
+		cpu_mark_held(cpu, 0, true);
 	}
 	send_task_off_msg(tctx, tctx->yielding ? GH_MSG_TASK_YIELD : GH_MSG_TASK_PREEMPT,
 			  0, cpu, runtime);
@@ -559,7 +559,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 
 void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
-	cpu_mark_held(cpu, args->reason);
+	cpu_mark_held(cpu, args->reason, true);
 	/* Tasks already dispatched here go back to custody (SCX_ENQ_REENQ). */
 	scx_bpf_reenqueue_local();
 }

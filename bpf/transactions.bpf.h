@@ -10,7 +10,7 @@
  *
  * Validation on the target CPU, in order (first failure wins):
  *   CPU outside the enclave or held by a higher class  CPU_UNAVAIL
- *   (also checked by gh_commit, which looks at what the CPU runs)
+ *   (gh_commit also marks a CPU held when it sees a higher class run there)
  *   bad commit/run flag bits                           INVALID_FLAGS
  *   gtid 0                                             INVALID_TARGET
  *   no such task (exited, or pid reused: gtid differs) TARGET_NOT_FOUND
@@ -32,7 +32,7 @@
 
 #include "common.bpf.h"
 
-static void cpu_mark_held(s32 cpu, u32 reason);	/* cpu_owner.bpf.h */
+static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn);	/* cpu_owner.bpf.h */
 static bool cpu_runs_higher_class(s32 cpu);	/* cpu_owner.bpf.h */
 
 static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
@@ -96,13 +96,12 @@ int gh_commit(struct gh_commit_args *args)
 			continue;
 		}
 		/*
-		 * Taken while idle, so nothing told us: this fails the slot.
-		 * (On the committer's own CPU, curr is the committer.)
+		 * Taken while idle, so nothing told us: mark it held so that
+		 * the agent stops choosing it, and kick it all the same. (On
+		 * the committer's own CPU, curr is the committer.)
 		 */
-		if (cpu != bpf_get_smp_processor_id() && cpu_runs_higher_class(cpu)) {
-			cpu_mark_held(cpu, 0);
-			continue;
-		}
+		if (cpu != bpf_get_smp_processor_id() && cpu_runs_higher_class(cpu))
+			cpu_mark_held(cpu, 0, false);
 		/* A local commit needs no kick: its agent parks right after. */
 		if (cpu != bpf_get_smp_processor_id())
 			scx_bpf_kick_cpu(cpu, (t->commit_flags & GH_COMMIT_AT_SCHEDULE) ?
