@@ -18,7 +18,8 @@ global_cpu() { $GH --dump | awk '$1 == "cpu" && /GLOBAL/ {sub(":", "", $2); prin
 $GH --cpus=1-3 --global-cpu=1 --stats-interval=0 --stats-json="$out/s.json" -- \
   sh -c "touch $out/started; for i in \$(seq 60); do $SPINNER 50 >> $out/managed; done" 2>"$out/err" &
 gh=$!
-for _ in $(seq 100); do [ -e "$out/started" ] && break; sleep 0.1; done
+# (The first ghost_hybrid of a boot may take many seconds to load.)
+for _ in $(seq 600); do [ -e "$out/started" ] && break; sleep 0.1; done
 sleep 0.5
 for _ in $(seq 20); do before=$(global_cpu); [ -n "$before" ] && break; sleep 0.1; done
 if [ -z "$before" ]; then
@@ -40,10 +41,12 @@ check_true "global-role migrations >= 1" [ "$(json_get "$out/s.json" migrations)
 hog_pct=$(awk '{printf "%d", 100*$3/($2-$1)}' "$out/hog")
 echo "hog got ${hog_pct}% of its CPU"
 check_true "hog CPU share ${hog_pct}% >= 90%" [ "$hog_pct" -ge 90 ]
-inside=$(awk 'NR==FNR {hs=$1; he=$2; next} $1 >= hs && $2 <= he {n++} END {print n+0}' \
+# Managed runs that ended inside the hog's window, and in the second before.
+inside=$(awk 'NR==FNR {hs=$1; he=$2; next} $2 >= hs && $2 <= he {n++} END {print n+0}' \
          "$out/hog" "$out/managed")
-base=$(awk 'NR==FNR {hs=$1; next} $1 >= hs-1e9 && $2 < hs {n++} END {print n+0}' \
+base=$(awk 'NR==FNR {hs=$1; next} $2 >= hs-1e9 && $2 < hs {n++} END {print n+0}' \
        "$out/hog" "$out/managed")
-echo "managed 50ms runs completed inside the hog's 1 s: $inside (in the 1 s before: $base)"
-check_true "managed tasks kept running during the hog ($inside runs)" [ "$inside" -ge 2 ]
+echo "managed 50ms runs that ended during the hog's 1 s: $inside (in the 1 s before: $base)"
+# At least one run both started and ended while the hog held the CPU.
+check_true "managed tasks kept running during the hog ($inside runs ended)" [ "$inside" -ge 2 ]
 finish
