@@ -66,7 +66,7 @@ UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
-.PHONY: all clean test run unit check-toolchain setup bench bench-smoke
+.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner
 
 setup:
@@ -146,6 +146,13 @@ run: setup
 # the host, the latency comparison in one guest boot; results in
 # bench/results/. bench-smoke runs each benchmark program for seconds (make
 # test runs it) so that none can rot.
+# The global-agent migration test, which still fails about 1 run in 5 and
+# is therefore not part of make test: 5 runs in one guest boot.
+test-migration: all
+	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 600 -- sh -c \
+	  'n=0; for i in 1 2 3 4 5; do tests/guest/cli_global_migration.sh && n=$$((n+1)); done; \
+	   echo "migration: $$n of 5 runs passed"; [ $$n -eq 5 ]'
+
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory bench-sim bench-micro bench-latency

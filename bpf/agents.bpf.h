@@ -74,21 +74,27 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	if (!cpu_valid(cpu))
 		cpu = scx_bpf_task_cpu(p);
 	/*
-	 * The global agent was displaced from its CPU (ops.stopping) or that
-	 * CPU is held by a higher class: run the agent on the first
-	 * usable successor instead, so that it finishes its round there, sees
-	 * GH_SW_BOOST_PRIO and hands the global role on itself, as ghOSt's
-	 * boosted agent does. Its thread may run anywhere in the enclave.
+	 * The agent was displaced from its CPU (ops.stopping), or a higher
+	 * class holds that CPU: run it on the first usable successor instead,
+	 * rather than behind the intruder. A displaced global agent finishes
+	 * its round there, sees GH_SW_BOOST_PRIO and hands the global role on
+	 * itself, as ghOSt's boosted agent does; an agent that just handed the
+	 * role on (and may still hold the scheduler's round lock) gets to
+	 * release it and park, on a CPU other than the new global agent's.
+	 * Only centralized agents may run elsewhere (per-CPU agents' affinity
+	 * is their own CPU, so the cpumask test keeps them home).
 	 */
 	bool displaced = tctx->displaced;
+	s32 global = READ_ONCE(global_cpu);
 
 	tctx->displaced = 0;
-	if (cpu == READ_ONCE(global_cpu) && (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)])) {
+	if (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 			c = global_successors[i];
 			if (c < 0)
 				break;
-			if (c != cpu && cpu_in_enclave(c) && !cpu_held[c & (GH_MAX_CPUS - 1)] &&
+			if (c != cpu && (c != global || cpu == global) && cpu_in_enclave(c) &&
+			    !cpu_held[c & (GH_MAX_CPUS - 1)] &&
 			    bpf_cpumask_test_cpu(c, p->cpus_ptr)) {
 				cpu = c;
 				stat_inc(GH_STAT_AGENT_MOVES);

@@ -1,4 +1,7 @@
 #!/bin/sh
+# NOT in make test: it fails about 1 run in 5 (see docs/architecture.md,
+# "Known issues"); `make test-migration` runs it 5 times in one guest boot.
+#
 # Tests global-agent migration: a fair-class (unmanaged) CPU hog pinned for
 # 1 s to the CPU of the global agent moves the global role to another CPU
 # (seen in --dump during the hog; migration counter >= 1), managed tasks
