@@ -14,13 +14,16 @@
  *   ACTIVE before sleeping, never misses a wakeup. Parked agents sleep
  *   rather than wait in BPF custody, so the sched_ext watchdog never sees a
  *   runnable agent that does not run.
- * - When a higher class holds the global agent's CPU (ops.cpu_release)
- *   for longer than handoff_delay_ns (a timer checks; brief visits by
- *   kworkers or the loader's own thread do not count), the global role
- *   moves to the first available CPU of
- *   global_successors[] (the agent's topology order: SMT sibling, L3, NUMA
- *   node, any), whose agent is woken with GH_SW_AGENT_GLOBAL set; the old
- *   agent finds it lost the role when it runs again and parks.
+ * - An agent displaced by a higher class, or whose CPU one holds
+ *   (cpu_owner.bpf.h), runs on the first usable CPU of global_successors[]
+ *   (the agent's topology order: SMT sibling, L3, NUMA node, any) instead
+ *   of waiting behind the intruder: a displaced global agent sees
+ *   GH_SW_BOOST_PRIO there and hands the role on itself, as in ghOSt.
+ * - As a fallback, when a higher class holds the global CPU for longer
+ *   than handoff_delay_ns (a timer checks), the role moves kernel-side to
+ *   the first available successor, whose agent is woken with
+ *   GH_SW_AGENT_GLOBAL set; the old agent finds it lost the role when it
+ *   runs again and parks.
  */
 #ifndef GHOST_HYBRID_AGENTS_BPF_H
 #define GHOST_HYBRID_AGENTS_BPF_H
