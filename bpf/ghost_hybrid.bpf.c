@@ -311,7 +311,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *actx = lookup_task_ctx(p);
-	struct task_ctx *tctx = managed_ctx(p);
+	struct task_ctx *tctx = is_managed(actx) ? actx : NULL;
 
 	/*
 	 * An agent stopped while runnable, not yielding, with slice left was
