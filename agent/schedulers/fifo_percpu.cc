@@ -164,7 +164,16 @@ void PerCpuFifoScheduler::TaskNew(PerCpuFifoTask* task, const Message& msg) {
 }
 
 void PerCpuFifoScheduler::TaskRunnable(PerCpuFifoTask* task, const Message& msg) {
-  GH_CHECK(task->state == State::kBlocked);
+  if (task->state != State::kBlocked) {
+    // A wakeup for a task we did not see block (seen intermittently in
+    // parallel builds; cause not found): take it off its CPU or queue
+    // first, unless a deferred migration already owns it.
+    if (task->cpu < 0 &&
+        std::find(deferred_.begin(), deferred_.end(), task) != deferred_.end()) {
+      return;
+    }
+    TaskOffCpu(task, /*blocked=*/true);
+  }
   task->state = State::kRunnable;
   task->prio_boost = !msg.wakeup().deferrable;
   if (task->cpu < 0) {
