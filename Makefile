@@ -45,8 +45,13 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -mcpu=v3 \
 CXXFLAGS ?= -O2 -g
 CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-I. -isystem $(LIBBPF)/include -MMD -MP
-ABSL_LIBS := $(shell pkg-config --libs absl_flags absl_flags_parse absl_status \
-	absl_statusor absl_strings absl_str_format absl_time absl_synchronization 2>/dev/null)
+# Abseil is linked statically: its ~40 shared libraries cost ghost_hybrid
+# about a second of start-up in the TCG guest (every command the tests and
+# benchmarks run there, --dump included).
+ABSL_PKGS := absl_flags absl_flags_parse absl_status absl_statusor absl_strings \
+	absl_str_format absl_time absl_synchronization
+ABSL_LIBS := -Wl,-Bstatic $(filter -labsl_%,$(shell pkg-config --static --libs $(ABSL_PKGS) 2>/dev/null)) \
+	-Wl,-Bdynamic $(filter-out -labsl_% -L%,$(shell pkg-config --static --libs $(ABSL_PKGS) 2>/dev/null))
 BPF_LIBS  := $(LIBBPF)/lib/libbpf.a -lelf -lz -lzstd
 LDLIBS    := $(ABSL_LIBS) -lpthread
 TEST_LIBS := -lgmock -lgtest_main -lgtest

@@ -20,7 +20,9 @@
  *   of waiting behind the intruder: a displaced global agent sees
  *   GH_SW_BOOST_PRIO there and hands the role on itself, as in ghOSt.
  * - As a fallback, when a higher class holds the global CPU for longer
- *   than handoff_delay_ns (a timer checks), the role moves kernel-side to
+ *   than handoff_delay_ns (a timer checks; it also notices a higher class
+ *   that took the CPU while its agent was waiting to run there, which no
+ *   callback reports), the role moves kernel-side to
  *   the first available successor, whose agent is woken with
  *   GH_SW_AGENT_GLOBAL set; the old agent finds it lost the role when it
  *   runs again and parks.
@@ -29,6 +31,9 @@
 #define GHOST_HYBRID_AGENTS_BPF_H
 
 #include "common.bpf.h"
+
+static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn);	/* cpu_owner.bpf.h */
+static bool cpu_runs_higher_class(s32 cpu);			/* cpu_owner.bpf.h */
 
 struct doorbell_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -91,6 +96,19 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	s32 global = READ_ONCE(global_cpu);
 
 	tctx->displaced = 0;
+	/* Inside a migrate_disable() section it cannot leave this CPU. */
+	if (task_migration_disabled(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, agent_slice_ns,
+				   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
+		return;
+	}
+	/*
+	 * The global agent woken on a CPU that a higher class took while it
+	 * slept (nothing tells us of that): it would wait behind the
+	 * intruder, and the scheduler with it.
+	 */
+	if (cpu == global && cpu_runs_higher_class(cpu))
+		cpu_mark_held(cpu, 0, false);
 	if (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 			c = global_successors[i];
@@ -110,36 +128,65 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 }
 
 /*
- * Gives the global role (GH_SW_AGENT_GLOBAL, the default channel's Aseq
- * and wakeups, global_cpu) to @to's agent, taking it from @from's.
- * REQUIRES: @to_sw is @to's agent status word.
+ * Moves the global role (GH_SW_AGENT_GLOBAL, global_cpu, the default
+ * channel's wakeups when tied to the role) from @from's agent to @to's,
+ * if @from's agent still holds it; @from < 0: whoever holds it. Returns
+ * true if @to's agent holds the role afterwards.
+ *
+ * global_cpu is the one word that says who holds the role, and it only
+ * changes by compare-and-swap, so two movers (an agent's Ping and the
+ * handoff timer) cannot both win: the loser learns it lost and does
+ * nothing. The flags follow global_cpu and are reconciled against it at
+ * the end, in case a later move overtook this one.
+ *
+ * Both agents' Aseq moves after global_cpu, as for a message: an agent
+ * that read its Aseq before the move and then decided to park (it was not
+ * global) gets -ESTALE from gh_local_yield and looks again.
  */
-static __always_inline void global_move(s32 from, s32 to, struct gh_status_word *to_sw)
+static bool global_move(s32 from, s32 to)
 {
-	struct gh_status_word *from_sw = agent_sw_of(from);
+	struct gh_status_word *to_sw = agent_sw_of(to), *from_sw;
+	u32 tries;
 
-	if (from == to)
-		return;
-	if (from_sw)
-		__sync_fetch_and_and(&from_sw->flags, ~GH_SW_AGENT_GLOBAL);
+	if (!to_sw)
+		return false;
+	for (tries = 0; tries < 4; tries++) {
+		s32 cur = READ_ONCE(global_cpu);
+
+		if (from >= 0 && cur != from)
+			return cur == to;
+		if (__sync_val_compare_and_swap(&global_cpu, cur, to) == cur) {
+			from = cur;
+			break;
+		}
+	}
+	if (tries == 4)
+		return false;
 	__sync_fetch_and_or(&to_sw->flags, GH_SW_AGENT_GLOBAL);
-	if (chan_agent[GH_DEFAULT_CHANNEL] == from)
-		chan_agent[GH_DEFAULT_CHANNEL] = to;
-	WRITE_ONCE(global_cpu, to);
+	__sync_fetch_and_add(&to_sw->barrier, 1);
+	from_sw = from != to ? agent_sw_of(from) : NULL;
+	if (from_sw) {
+		__sync_fetch_and_and(&from_sw->flags, ~GH_SW_AGENT_GLOBAL);
+		__sync_fetch_and_add(&from_sw->barrier, 1);
+		__sync_val_compare_and_swap(&chan_agent[GH_DEFAULT_CHANNEL], from, to);
+	}
+	if (READ_ONCE(global_cpu) != to)
+		__sync_fetch_and_and(&to_sw->flags, ~GH_SW_AGENT_GLOBAL);
+	if (from_sw && READ_ONCE(global_cpu) == from)
+		__sync_fetch_and_or(&from_sw->flags, GH_SW_AGENT_GLOBAL);
+	return true;
 }
 
 /*
  * Moves the global role away from @cpu (held by a higher class) to the
- * first usable successor. Returns the new global CPU or -1.
+ * first usable successor and wakes its agent. Returns the new global CPU,
+ * or -1 (no successor, or the role had left @cpu already).
  */
 static __always_inline s32 global_handoff(s32 cpu)
 {
-	struct gh_status_word *new_sw;
 	s32 next = -1, c;
 	u32 i;
 
-	if (cpu != READ_ONCE(global_cpu))
-		return -1;
 	for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 		c = global_successors[i];
 		if (c < 0)
@@ -150,28 +197,32 @@ static __always_inline s32 global_handoff(s32 cpu)
 			break;
 		}
 	}
-	new_sw = agent_sw_of(next);
-	if (!new_sw)
+	if (next < 0 || !global_move(cpu, next))
 		return -1;
-	global_move(cpu, next, new_sw);
 	stat_inc(GH_STAT_GLOBAL_HANDOFFS);
 	agent_wake(next);
 	return next;
 }
 
-/* Ping: wake @args->cpu's agent, optionally handing it the global role. */
+/*
+ * Ping: wake @args->cpu's agent. With make_global, first hand it the
+ * global role if @args->from_cpu's agent still holds it (from_cpu < 0:
+ * whoever holds it); result -EAGAIN if the role had moved on.
+ */
 SEC("syscall")
 int gh_ping(struct gh_agent_args *args)
 {
 	struct gh_status_word *asw = agent_sw_of(args->cpu);
 
-	/* The agent may not have started yet: it then starts active (and global). */
+	/* The agent may not have started yet: it then starts active. */
 	if (!asw || !cpu_in_enclave(args->cpu)) {
 		args->result = -22; /* EINVAL */
 		return 0;
 	}
-	if (args->make_global)
-		global_move(READ_ONCE(global_cpu), args->cpu, asw);
+	if (args->make_global && !global_move(args->from_cpu, args->cpu)) {
+		args->result = -11; /* EAGAIN */
+		return 0;
+	}
 	agent_wake(args->cpu);
 	args->result = 0;
 	return 0;
@@ -220,6 +271,9 @@ static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 {
 	s32 g = READ_ONCE(global_cpu);
 
+	/* Taken while its agent waited to run there: nothing told us. */
+	if (cpu_valid(g) && !cpu_held[g & (GH_MAX_CPUS - 1)] && cpu_runs_higher_class(g))
+		cpu_mark_held(g, 0, false);
 	if (cpu_valid(g) && cpu_held[g & (GH_MAX_CPUS - 1)] &&
 	    bpf_ktime_get_ns() - cpu_held_since[g & (GH_MAX_CPUS - 1)] >= handoff_delay_ns)
 		global_handoff(g);

@@ -30,7 +30,10 @@ const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
 const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
 const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
-const volatile __u64 handoff_delay_ns = 200000000; /* fallback: global CPU held this long */
+/* A task that must stay on its CPU (task_migration_disabled) resumes there
+ * first, for this long, to leave its migrate_disable() section. */
+const volatile __u64 pinned_resume_slice_ns = 1000000;
+const volatile __u64 handoff_delay_ns = 100000000; /* fallback: global CPU held this long */
 const volatile bool send_cpu_tick;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 
@@ -171,6 +174,22 @@ static __always_inline struct gh_txn *txn_of(s32 cpu)
 	if (!cpu_valid(cpu))
 		return NULL;
 	return bpf_map_lookup_elem(&txn, &idx);
+}
+
+/*
+ * True if @p is inside a migrate_disable() section: it cannot leave its CPU
+ * until it has run there again, so neither the agent nor a successor CPU
+ * can take it. BPF programs themselves run with migration disabled (the
+ * struct_ops trampoline disables it for current), so current's count is
+ * one higher than the task's own.
+ */
+static __always_inline bool task_migration_disabled(struct task_struct *p)
+{
+	u32 md = p->migration_disabled;
+
+	if (p == bpf_get_current_task_btf() && md > 0)
+		md--;
+	return md > 0;
 }
 
 /* Managed task = has a gtid and is not an agent thread. */

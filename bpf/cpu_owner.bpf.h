@@ -18,9 +18,10 @@
  *     transaction stays submitted: ops.dispatch applies it as soon as the
  *     intruder leaves (a kworker's blip costs nothing), and the agent's
  *     own deadline aborts it if that takes too long.
- * and free again when sched_ext next asks us for work there (ops.dispatch,
- * which runs only when no higher class has anything runnable on the CPU)
- * or runs one of our tasks there (ops.running), or in ops.cpu_acquire.
+ * and free again when sched_ext next asks us for work there (ops.dispatch)
+ * or runs one of our tasks there (ops.running), or in ops.cpu_acquire, if
+ * no higher-class task is runnable there any more: sched_ext's deadline
+ * server runs our tasks for a few ms per second even under a hog.
  */
 #ifndef GHOST_HYBRID_CPU_OWNER_BPF_H
 #define GHOST_HYBRID_CPU_OWNER_BPF_H
@@ -51,12 +52,33 @@ static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn)
 	/* The global role moves only if this lasts: see handoff_timer_fn. */
 }
 
-/* @cpu is ours again: clear BOOST_PRIO, CPU_AVAILABLE. Idempotent. */
+/*
+ * True if a higher class has a task runnable on the CPU whose runqueue the
+ * current operation holds locked. Since kernel 6.17 sched_ext has a
+ * deadline server: on a CPU a fair-class hog holds, it still runs our
+ * tasks for a few ms per second. That ops.dispatch or ops.running is no
+ * sign the CPU is ours again, and treating it as one handed the global
+ * role back to the hog's CPU.
+ */
+static __always_inline bool locked_cpu_runs_higher_class(void)
+{
+	struct rq *rq = scx_bpf_locked_rq();
+
+	return rq && rq->nr_running > rq->scx.nr_running;
+}
+
+/*
+ * @cpu is ours again, unless a higher class still has work there: clear
+ * BOOST_PRIO, CPU_AVAILABLE. Idempotent. REQUIRES: @cpu's runqueue is
+ * locked (ops.dispatch, ops.running, ops.cpu_acquire).
+ */
 static __always_inline void cpu_mark_free(s32 cpu)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
 
 	if (!cpu_valid(cpu) || !cpu_held[cpu & (GH_MAX_CPUS - 1)])
+		return;
+	if (locked_cpu_runs_higher_class())
 		return;
 	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
 	if (asw)

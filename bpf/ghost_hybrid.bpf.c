@@ -161,7 +161,21 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 	if (!is_managed(tctx)) {
 		/* No status word could be given: run it like the default. */
-		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
+		scx_bpf_dsq_insert(p, task_migration_disabled(p) ? SCX_DSQ_LOCAL : SCX_DSQ_GLOBAL,
+				   SCX_SLICE_DFL, enq_flags);
+		return;
+	}
+	/*
+	 * Inside a migrate_disable() section (SCX_OPS_ENQ_MIGRATION_DISABLED
+	 * brings it here): no other CPU can run it, so no agent decision can
+	 * apply. It resumes here first, briefly, and comes back to us once it
+	 * stops outside that section. The agent is not told: ops.stopping
+	 * sent nothing for it, and ops.running reports it if the agent
+	 * believed it asleep.
+	 */
+	if (task_migration_disabled(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pinned_resume_slice_ns,
+				   enq_flags | SCX_ENQ_HEAD);
 		return;
 	}
 	/*
@@ -321,7 +335,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	 * another CPU.
 	 */
 	if (actx && actx->is_agent) {
-		if (runnable && !actx->yielding && p->scx.slice > 0) {
+		if (runnable && !actx->yielding && p->scx.slice > 0 &&
+		    !task_migration_disabled(p)) {
 			p->scx.slice = 0;
 			actx->displaced = 1;
 			cpu_mark_held(scx_bpf_task_cpu(p), 0, true);
@@ -347,6 +362,19 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		/* Sleeping (ops.quiescent sends BLOCKED) or a property change
 		 * that dequeues it while it runs and then resumes it. */
 		tctx->resuming = 1;
+		return;
+	}
+	/*
+	 * Stopped inside a migrate_disable() section: it cannot leave this
+	 * CPU, so it stays (at the head of the local DSQ, or through
+	 * ops.enqueue's pinned case) and the agent keeps seeing it here. A
+	 * higher class that displaced it holds the CPU meanwhile.
+	 */
+	if (task_migration_disabled(p)) {
+		if (!tctx->yielding && p->scx.slice > 0)
+			cpu_mark_held(cpu, 0, true);
+		tctx->resuming = 1;
+		tctx->yielding = 0;
 		return;
 	}
 	/*
@@ -605,7 +633,7 @@ struct sched_ext_ops ghost_hybrid_ops = {
 	.cpu_acquire = (void *)ghost_hybrid_cpu_acquire,
 	.init = (void *)ghost_hybrid_init,
 	.exit = (void *)ghost_hybrid_exit,
-	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST,
+	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED,
 	.timeout_ms = 5000,
 	.name = "ghost_hybrid",
 };

@@ -317,7 +317,7 @@ struct gh_agent_args {
 	__u32 check_barrier;	/* gh_local_yield: park only if Aseq == ... */
 	__u32 agent_barrier;	/* ... this value */
 	__s32 result;		/* out: 0 or -errno (-ESTALE: Aseq moved) */
-	__u32 pad;
+	__s32 from_cpu;		/* gh_ping make_global: only from this CPU's agent (-1: any) */
 };
 
 /* Why the scheduler stopped, recorded by ops.exit for the loader. */

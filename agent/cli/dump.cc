@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -17,27 +18,53 @@
 namespace gh {
 namespace {
 
-// Reads element @key of the pinned map @name into @value.
-absl::Status ReadPinned(const std::string& dir, const char* name, uint32_t key, void* value) {
-  std::string path = absl::StrCat(dir, "/", name);
-  int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) {
-    return absl::NotFoundError(absl::StrCat(
-        "cannot open ", path, " (", strerror(errno),
-        "): is ghost_hybrid running, and are you root?"));
+// One pinned map, opened once (a dump reads thousands of elements).
+class PinnedMap {
+ public:
+  static absl::StatusOr<PinnedMap> Open(const std::string& dir, const char* name) {
+    std::string path = absl::StrCat(dir, "/", name);
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) {
+      return absl::NotFoundError(absl::StrCat("cannot open ", path, " (", strerror(errno),
+                                              "): is ghost_hybrid running, and are you root?"));
+    }
+    return PinnedMap(fd, std::move(path));
   }
-  int err = bpf_map_lookup_elem(fd, &key, value);
-  close(fd);
-  if (err) return absl::InternalError(absl::StrCat("cannot read ", path, ": ", strerror(errno)));
-  return absl::OkStatus();
-}
+  PinnedMap(PinnedMap&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
+  PinnedMap& operator=(PinnedMap&&) = delete;
+  ~PinnedMap() {
+    if (fd_ >= 0) close(fd_);
+  }
+
+  // Reads element @key into @value.
+  absl::Status Read(uint32_t key, void* value) const {
+    if (bpf_map_lookup_elem(fd_, &key, value)) {
+      return absl::InternalError(absl::StrCat("cannot read ", path_, ": ", strerror(errno)));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  PinnedMap(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+};
 
 }  // namespace
 
 absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
+  absl::StatusOr<PinnedMap> runqueue = PinnedMap::Open(dir, "runqueue");
+  if (!runqueue.ok()) return runqueue.status();
+  absl::StatusOr<PinnedMap> txns = PinnedMap::Open(dir, "txn");
+  if (!txns.ok()) return txns.status();
+  absl::StatusOr<PinnedMap> agent_sws = PinnedMap::Open(dir, "agent_sw");
+  if (!agent_sws.ok()) return agent_sws.status();
+  absl::StatusOr<PinnedMap> task_sws = PinnedMap::Open(dir, "task_sw");
+  if (!task_sws.ok()) return task_sws.status();
+
   std::string out;
   auto rq = std::make_unique<gh_runqueue>();
-  if (absl::Status s = ReadPinned(dir, "runqueue", 0, rq.get()); !s.ok()) return s;
+  if (absl::Status s = runqueue->Read(0, rq.get()); !s.ok()) return s;
   uint32_t n = rq->tail - rq->head;
   absl::StrAppendFormat(&out, "runqueue: %u records (head %u, tail %u)\n", n, rq->head, rq->tail);
   for (uint32_t i = rq->head; i != rq->tail; i++) {
@@ -52,8 +79,8 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
   for (int cpu = 0; cpu < ncpu && cpu < GH_MAX_CPUS; cpu++) {
     gh_txn t;
     gh_status_word a;
-    if (absl::Status s = ReadPinned(dir, "txn", cpu, &t); !s.ok()) return s;
-    if (absl::Status s = ReadPinned(dir, "agent_sw", cpu, &a); !s.ok()) return s;
+    if (absl::Status s = txns->Read(cpu, &t); !s.ok()) return s;
+    if (absl::Status s = agent_sws->Read(cpu, &a); !s.ok()) return s;
     absl::StrAppendFormat(&out,
                           "  cpu %d: txn %s gtid=%#x task_barrier=%u | agent aseq=%u flags=%#x%s%s%s\n",
                           cpu, RunRequest::StateName(t.state), t.gtid, t.task_barrier, a.barrier,
@@ -64,7 +91,7 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
   out += "tasks (status words in use):\n";
   for (uint32_t i = 0; i < GH_MAX_TASKS; i++) {
     gh_status_word w;
-    if (absl::Status s = ReadPinned(dir, "task_sw", i, &w); !s.ok()) return s;
+    if (absl::Status s = task_sws->Read(i, &w); !s.ok()) return s;
     if (!(w.flags & GH_SW_INUSE)) continue;
     absl::StrAppendFormat(&out, "  gtid=%#x pid=%u tseq=%u %s%s cpu=%d runtime=%uns\n", w.gtid,
                           GH_GTID_PID(w.gtid), w.barrier,

@@ -288,15 +288,27 @@ absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_
   return args.nr_submitted;
 }
 
-absl::Status BpfScheduler::Ping(int cpu, bool make_global) {
+absl::Status BpfScheduler::Ping(int cpu) {
   gh_agent_args args = {};
   args.cpu = cpu;
-  args.make_global = make_global;
   if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_ping), &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
   }
   if (args.result) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", cpu));
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> BpfScheduler::MoveGlobal(int from, int to) {
+  gh_agent_args args = {};
+  args.cpu = to;
+  args.make_global = 1;
+  args.from_cpu = from;
+  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_ping), &args, sizeof(args))) {
+    return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
+  }
+  if (args.result == -EAGAIN) return false;
+  if (args.result) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", to));
+  return true;
 }
 
 absl::StatusOr<bool> BpfScheduler::LocalYieldPrepare(int cpu, bool check, uint32_t barrier) {

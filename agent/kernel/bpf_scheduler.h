@@ -68,8 +68,11 @@ class BpfScheduler {
   // Submits the OPEN slots of the CPUs in @mask as one group and kicks
   // them. Returns how many were submitted.
   absl::StatusOr<uint32_t> Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS]);
-  // Wakes @cpu's agent; with @make_global, hands it the global role.
-  absl::Status Ping(int cpu, bool make_global);
+  // Wakes @cpu's agent (gh_ping).
+  absl::Status Ping(int cpu);
+  // gh_ping with make_global: hands @to's agent the global role if @from's
+  // agent still holds it (-1: any) and wakes it; false if the role moved on.
+  absl::StatusOr<bool> MoveGlobal(int from, int to);
   // Parks @cpu's agent unless its Aseq moved past @agent_barrier (when
   // @check). Returns false if it must not park (new messages).
   absl::StatusOr<bool> LocalYieldPrepare(int cpu, bool check, uint32_t agent_barrier);

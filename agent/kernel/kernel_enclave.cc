@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/kernel/task_policy.h"
+#include "agent/lib/check.h"
 #include "agent/lib/clock.h"
 
 namespace gh {
@@ -172,9 +173,15 @@ bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_fla
   return true;
 }
 
-absl::Status KernelEnclave::Ping(int cpu, bool make_global) {
-  return sched_->Ping(cpu, make_global);
+absl::Status KernelEnclave::Ping(int cpu) { return sched_->Ping(cpu); }
+
+bool KernelEnclave::MoveGlobal(int from, int to) {
+  absl::StatusOr<bool> moved = sched_->MoveGlobal(from, to);
+  GH_CHECK_MSG(moved.ok(), std::string(moved.status().message()));
+  return *moved;
 }
+
+int KernelEnclave::GlobalCpu() const { return sched_->global_cpu(); }
 
 bool KernelEnclave::bpf_pick() const { return sched_->options().bpf_pick; }
 

@@ -34,7 +34,9 @@ class KernelEnclave : public Enclave {
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
   bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
-  absl::Status Ping(int cpu, bool make_global) override;
+  absl::Status Ping(int cpu) override;
+  bool MoveGlobal(int from, int to) override;
+  int GlobalCpu() const override;
   bool bpf_pick() const override;
   absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) override;
   // Registers the calling thread as @cpu's agent and makes it SCHED_EXT.

@@ -25,7 +25,7 @@ Agent::~Agent() {
 }
 
 void Agent::Ping() {
-  const absl::Status s = enclave_->Ping(cpu_, /*make_global=*/false);
+  const absl::Status s = enclave_->Ping(cpu_);
   GH_CHECK_MSG(s.ok(), std::string(s.message()));
 }
 
@@ -38,7 +38,7 @@ void Agent::RequestFinish(bool force) {
   force_.store(force, std::memory_order_release);
   finished_.store(true, std::memory_order_release);
   // A parked agent only re-checks Finished() once woken.
-  (void)enclave_->Ping(cpu_, /*make_global=*/false);
+  (void)enclave_->Ping(cpu_);
 }
 
 void Agent::JoinThread() {
@@ -102,7 +102,7 @@ void FullAgent::TerminateAgents(bool force) {
       for (auto& a : agents_) {
         if (a->exited()) continue;
         all_exited = false;
-        (void)enclave_->Ping(a->cpu(), /*make_global=*/false);
+        (void)enclave_->Ping(a->cpu());
       }
       if (all_exited) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));

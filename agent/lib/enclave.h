@@ -91,9 +91,20 @@ class Enclave {
   Agent* GetAgent(int cpu) const;
 
   // Wakes the agent of `cpu` if it is parked (preempting the managed task on
-  // that CPU). With make_global, also hands it the global role
-  // (GH_SW_AGENT_GLOBAL moves from the previous holder to it).
-  virtual absl::Status Ping(int cpu, bool make_global) = 0;
+  // that CPU).
+  virtual absl::Status Ping(int cpu) = 0;
+
+  // --- the global role (centralized model)
+  // Hands the global role to the agent of `to` and wakes it, if the agent of
+  // `from` still holds the role (from = -1: whoever holds it). Both agents'
+  // Aseq moves, so an agent that read its Aseq before the move and decided
+  // to park is told to look again (LocalYield fails). Returns false if the
+  // role had already moved on (someone else moved it first).
+  virtual bool MoveGlobal(int from, int to) = 0;
+  // The CPU whose agent holds the global role, or -1. This is the kernel's
+  // word, not a copy: the kernel side also moves the role by itself when a
+  // higher class holds the global CPU for too long.
+  virtual int GlobalCpu() const = 0;
 
   // --- fast path
   // Returns true iff the kernel side runs queued tasks on idle CPUs itself.

@@ -30,9 +30,9 @@ bool Scheduler::CommitOne(RunRequest* req) {
   return ok;
 }
 
-void Scheduler::PingAgent(int cpu, bool make_global) {
+void Scheduler::PingAgent(int cpu) {
   stats_.Count(kCtrPings);
-  const absl::Status s = enclave_->Ping(cpu, make_global);
+  const absl::Status s = enclave_->Ping(cpu);
   GH_CHECK_MSG(s.ok(), std::string(s.message()));
 }
 

@@ -53,7 +53,7 @@ class Scheduler {
   // Commits `req` alone (a local commit) and counts its outcome.
   bool CommitOne(RunRequest* req);
   // Pings the agent of `cpu` (make_global: hand it the global role).
-  void PingAgent(int cpu, bool make_global);
+  void PingAgent(int cpu);
 
  private:
   Enclave* const enclave_;

@@ -12,13 +12,19 @@ CentralizedFifoScheduler::CentralizedFifoScheduler(
     Enclave* enclave, CpuList cpus, const CentralizedFifoConfig& config)
     : BasicDispatchScheduler(enclave, cpus),
       cpu_states_(GH_MAX_CPUS),
-      global_cpu_(cpus.IsSet(config.global_cpu) ? config.global_cpu : cpus.Front()),
+      initial_global_cpu_(cpus.IsSet(config.global_cpu) ? config.global_cpu : cpus.Front()),
       preemption_time_slice_(config.preemption_time_slice) {}
 
 void CentralizedFifoScheduler::EnclaveReady() {
   const absl::Status s = GetDefaultChannel().SetAgent(-1);
   GH_CHECK_MSG(s.ok(), std::string(s.message()));
-  PingAgent(GetGlobalCPUId(), /*make_global=*/true);
+  stats().Count(kCtrPings);
+  GH_CHECK(enclave()->MoveGlobal(/*from=*/-1, initial_global_cpu_));
+}
+
+void CentralizedFifoScheduler::NoteGlobalRound(int cpu) {
+  if (last_round_cpu_ >= 0 && last_round_cpu_ != cpu) stats().Count(kCtrGlobalMigrations);
+  last_round_cpu_ = cpu;
 }
 
 bool CentralizedFifoScheduler::Available(int cpu) const {
@@ -276,21 +282,17 @@ bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
   GH_CHECK_NE(target, this_cpu);
   // The task running on `target` is preempted when its agent wakes; its
   // TASK_PREEMPT (or BLOCKED/YIELD if it stopped first) updates our state.
-  SetGlobalCPU(target);
-  stats().Count(kCtrGlobalMigrations);
-  PingAgent(target, /*make_global=*/true);
-  return true;
+  // The move fails only if the kernel side moved the role first.
+  stats().Count(kCtrPings);
+  enclave()->MoveGlobal(this_cpu, target);
+  return GetGlobalCPUId() != this_cpu;
 }
 
 // ------------------------------------------------------------------ agents
 
 void CentralizedFifoAgent::Step() {
+  // Aseq before the role: a move after this read makes LocalYield fail.
   const StatusWord::BarrierToken agent_barrier = status_word().barrier();
-  // The kernel side handed us the global role (the global CPU was taken).
-  if (status_word().agent_global() && cpu() != scheduler_->GetGlobalCPUId()) {
-    scheduler_->SetGlobalCPU(cpu());
-    scheduler_->stats().Count(kCtrGlobalMigrations);
-  }
   if (cpu() != scheduler_->GetGlobalCPUId()) {
     scheduler_->stats().Count(kCtrLocalYields);
     enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
@@ -298,6 +300,7 @@ void CentralizedFifoAgent::Step() {
   }
   std::lock_guard<std::mutex> round(scheduler_->global_mu());
   if (cpu() != scheduler_->GetGlobalCPUId()) return;  // lost it while waiting
+  scheduler_->NoteGlobalRound(cpu());
   if (boosted_priority() && scheduler_->PickNextGlobalCPU(agent_barrier, cpu())) return;
   Channel& channel = scheduler_->GetDefaultChannel();
   Message msg;

@@ -23,13 +23,14 @@
 // treats the task as running (its slice counts from the pick).
 //
 // Thread safety: scheduler state is used by the agent that holds the global
-// role, inside global_mu(). The role passes through PickNextGlobalCPU
-// (release) and the next agent's GetGlobalCPUId (acquire) after the kernel
-// wakes it. On the real kernel the role can also move without the old
-// agent's help: when a higher class takes the global CPU, the kernel side
-// hands GH_SW_AGENT_GLOBAL to a successor and wakes it; that agent adopts
-// the role, and global_mu() keeps it out of the scheduler until the old
-// agent, possibly stopped in mid-round, has finished that round.
+// role, inside global_mu(). Who holds the role is the kernel's word
+// (Enclave::GlobalCpu), never a copy: it moves by Enclave::MoveGlobal, a
+// compare-and-swap from the holder, either here (PickNextGlobalCPU) or
+// kernel-side, when a higher class holds the global CPU for too long. A
+// move bumps both agents' Aseq, so an agent that decided to park just
+// before it became global retries instead (no lost wakeup). global_mu()
+// keeps the new holder out of the scheduler until the old one, possibly
+// stopped in mid-round, has finished that round.
 #ifndef GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 #define GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 
@@ -84,10 +85,13 @@ class CentralizedFifoScheduler
 
   // One scheduling round (see the file comment). Called by the global agent.
   void GlobalSchedule(const StatusWord& agent_sw, BarrierToken agent_sw_last);
-  // Moves the global role off `this_cpu`. Returns true iff it moved.
+  // Moves the global role off `this_cpu`. Returns true iff `this_cpu` no
+  // longer holds it (moved here or, meanwhile, by the kernel side).
   bool PickNextGlobalCPU(BarrierToken agent_barrier, int this_cpu);
-  int GetGlobalCPUId() const { return global_cpu_.load(std::memory_order_acquire); }
-  void SetGlobalCPU(int cpu) { global_cpu_.store(cpu, std::memory_order_release); }
+  int GetGlobalCPUId() const { return enclave()->GlobalCpu(); }
+  // Called by the global agent inside global_mu() before each round:
+  // counts a migration when the holder changed since the last round.
+  void NoteGlobalRound(int cpu);
   // Serializes the scheduling rounds of the agents (see the file comment).
   std::mutex& global_mu() { return global_mu_; }
   Channel& GetDefaultChannel() { return enclave()->DefaultChannel(); }
@@ -133,7 +137,8 @@ class CentralizedFifoScheduler
   std::vector<CpuState> cpu_states_;
   std::deque<CentralizedFifoTask*> run_queue_;
   std::vector<CentralizedFifoTask*> yielding_tasks_;
-  std::atomic<int> global_cpu_;
+  const int initial_global_cpu_;
+  int last_round_cpu_ = -1;  // guarded by global_mu_
   std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   int num_tasks_ = 0;

@@ -115,7 +115,7 @@ void PerCpuFifoScheduler::Migrate(PerCpuFifoTask* task, int cpu, uint32_t seqnum
   // Visible in the new queue only after the association, so that the task
   // cannot run while its messages still go to the old channel.
   cs.rq.Enqueue(task);
-  PingAgent(cpu, /*make_global=*/false);
+  PingAgent(cpu);
 }
 
 void PerCpuFifoScheduler::RetryDeferred() {

@@ -197,19 +197,29 @@ bool SimKernel::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) 
   return true;
 }
 
-absl::Status SimKernel::Ping(int cpu, bool make_global) {
+absl::Status SimKernel::Ping(int cpu) {
   if (!cpus().IsSet(cpu)) return absl::InvalidArgumentError("cpu not in enclave");
   ++kstats_[GH_STAT_AGENT_PINGS];
-  Trace(cpu, TraceKind::kPing, 0, make_global);
-  if (make_global) {
-    if (global_cpu_ >= 0)
-      StoreRelease(&agent_sw_[global_cpu_].flags,
-                   agent_sw_[global_cpu_].flags & ~GH_SW_AGENT_GLOBAL);
-    global_cpu_ = cpu;
-    StoreRelease(&agent_sw_[cpu].flags, agent_sw_[cpu].flags | GH_SW_AGENT_GLOBAL);
-  }
+  Trace(cpu, TraceKind::kPing, 0, 0);
   ActivateAgent(cpu);
   return absl::OkStatus();
+}
+
+bool SimKernel::MoveGlobal(int from, int to) {
+  GH_CHECK(cpus().IsSet(to));
+  if (from >= 0 && global_cpu_ != from) return global_cpu_ == to;
+  from = global_cpu_;
+  global_cpu_ = to;
+  StoreRelease(&agent_sw_[to].flags, agent_sw_[to].flags | GH_SW_AGENT_GLOBAL);
+  BumpAseq(to);
+  if (from >= 0 && from != to) {
+    StoreRelease(&agent_sw_[from].flags, agent_sw_[from].flags & ~GH_SW_AGENT_GLOBAL);
+    BumpAseq(from);
+  }
+  ++kstats_[GH_STAT_AGENT_PINGS];
+  Trace(to, TraceKind::kPing, 0, 1);
+  ActivateAgent(to);
+  return true;
 }
 
 uint32_t SimKernel::BumpAseq(int cpu) {

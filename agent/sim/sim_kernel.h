@@ -83,7 +83,9 @@ class SimKernel : public Enclave {
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
   bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
-  absl::Status Ping(int cpu, bool make_global) override;
+  absl::Status Ping(int cpu) override;
+  bool MoveGlobal(int from, int to) override;
+  int GlobalCpu() const override { return global_cpu_; }
   bool bpf_pick() const override { return config_.bpf_pick; }
   absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) override;
 
@@ -123,8 +125,6 @@ class SimKernel : public Enclave {
   uint32_t aseq(int cpu) const { return agent_sw_[cpu].barrier; }
   bool agent_active(int cpu) const { return cpus_[cpu].agent_active; }
   bool cpu_busy(int cpu) const { return cpus_[cpu].busy > 0; }
-  // Returns the CPU whose agent holds the global role, or -1.
-  int global_cpu() const { return global_cpu_; }
   int tasks_added() const { return static_cast<int>(tasks_.size()); }
   int tasks_ended() const { return ended_; }
   const std::vector<TraceRecord>& trace() const { return trace_; }

@@ -57,10 +57,22 @@ class FakeEnclave : public Enclave {
     --wake_tokens_[cpu];
     return true;
   }
-  absl::Status Ping(int cpu, bool) override {
+  absl::Status Ping(int cpu) override {
     absl::MutexLock l(&mu_);
     wake_tokens_[cpu] = 1;
     return absl::OkStatus();
+  }
+  bool MoveGlobal(int from, int to) override {
+    {
+      absl::MutexLock l(&mu_);
+      if (from >= 0 && global_cpu_ != from) return global_cpu_ == to;
+      global_cpu_ = to;
+    }
+    return Ping(to).ok();
+  }
+  int GlobalCpu() const override {
+    absl::MutexLock l(&mu_);
+    return global_cpu_;
   }
   bool bpf_pick() const override { return false; }
   absl::Status RunqueueOp(uint64_t, gh_rq_op) override {
@@ -78,7 +90,8 @@ class FakeEnclave : public Enclave {
  private:
   std::vector<gh_txn> txns_;
   std::vector<gh_status_word> task_sw_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
+  int global_cpu_ = -1;
   std::vector<int> wake_tokens_;
 };
 

@@ -207,7 +207,7 @@ int GlobalRoleAfterTakingCpu0(const CpuList& others_busy) {
   const int g = s->GetGlobalCPUId();
   // The new global agent runs, holds the flag and runs no task; the old one
   // yielded its CPU (parked).
-  EXPECT_EQ(k.global_cpu(), g);
+  EXPECT_EQ(k.GlobalCpu(), g);
   EXPECT_TRUE(k.AgentStatusWord(g).agent_global());
   EXPECT_FALSE(k.AgentStatusWord(0).agent_global());
   EXPECT_TRUE(k.agent_active(g));

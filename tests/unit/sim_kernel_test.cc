@@ -313,7 +313,8 @@ class TestAgent : public Agent {
 
 // Tests that agents are stepped while active, park on LocalYield unless
 // their Aseq moved, wake on Ping (taking the CPU from its task) and on a
-// waking message, and that Ping(make_global) moves the global flag.
+// waking message, and that MoveGlobal moves the global flag only from its
+// holder, bumping both agents' Aseq.
 TEST(SimKernel, AgentsParkOnLocalYieldAndWakeOnPingOrMessage) {
   SimKernel k(Config(2));
   TestAgent a0(&k, 0), a1(&k, 1);
@@ -328,14 +329,19 @@ TEST(SimKernel, AgentsParkOnLocalYieldAndWakeOnPingOrMessage) {
   const uint64_t g = k.AddTask({.script = {A::Run(50 * kUs)}});
   k.RunFor(absl::ZeroDuration());
   Commit(k, 1, g, k.tseq(g));
-  ASSERT_TRUE(k.Ping(1, /*make_global=*/true).ok());
+  ASSERT_TRUE(k.MoveGlobal(-1, 1));
   EXPECT_TRUE(k.agent_active(1));
   EXPECT_EQ(k.running_on(1), 0u);  // the agent preempted the task
   EXPECT_TRUE(k.AgentStatusWord(1).agent_global());
-  EXPECT_EQ(k.global_cpu(), 1);
-  ASSERT_TRUE(k.Ping(0, /*make_global=*/true).ok());
+  EXPECT_EQ(k.GlobalCpu(), 1);
+  const uint32_t aseq0 = k.aseq(0), aseq1 = k.aseq(1);
+  EXPECT_FALSE(k.MoveGlobal(/*from=*/0, /*to=*/0));  // agent 0 does not hold it
+  EXPECT_EQ(k.GlobalCpu(), 1);
+  ASSERT_TRUE(k.MoveGlobal(/*from=*/1, /*to=*/0));
   EXPECT_FALSE(k.AgentStatusWord(1).agent_global());
   EXPECT_TRUE(k.AgentStatusWord(0).agent_global());
+  EXPECT_EQ(k.aseq(0), aseq0 + 1);
+  EXPECT_EQ(k.aseq(1), aseq1 + 1);
   k.RunFor(5 * kUs);
   EXPECT_FALSE(k.agent_active(1));
   // A waking message on a channel tied to agent 1 wakes it.
