@@ -1,6 +1,7 @@
 #include "agent/cli/dump.h"
 
 #include <bpf/bpf.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -75,7 +76,11 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
     }
   }
   int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
-  out += "cpus:\n";
+  // When the CPU section was read (CLOCK_MONOTONIC), to line it up with
+  // other events: the role and the slots change from moment to moment.
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  absl::StrAppendFormat(&out, "cpus (read at monotonic %d.%09d s):\n", now.tv_sec, now.tv_nsec);
   for (int cpu = 0; cpu < ncpu && cpu < GH_MAX_CPUS; cpu++) {
     gh_txn t;
     gh_status_word a;
