@@ -288,27 +288,24 @@ absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_
   return args.nr_submitted;
 }
 
-absl::Status BpfScheduler::Ping(int cpu) {
+absl::StatusOr<int> BpfScheduler::RunPing(int cpu, bool make_global, int from_cpu) {
   gh_agent_args args = {};
   args.cpu = cpu;
+  args.make_global = make_global;
+  args.from_cpu = from_cpu;
   if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_ping), &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
   }
-  if (args.result) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", cpu));
-  return absl::OkStatus();
+  if (args.result == -EINVAL) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", cpu));
+  return args.result;
 }
 
+absl::Status BpfScheduler::Ping(int cpu) { return RunPing(cpu, false, -1).status(); }
+
 absl::StatusOr<bool> BpfScheduler::MoveGlobal(int from, int to) {
-  gh_agent_args args = {};
-  args.cpu = to;
-  args.make_global = 1;
-  args.from_cpu = from;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_ping), &args, sizeof(args))) {
-    return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
-  }
-  if (args.result == -EAGAIN) return false;
-  if (args.result) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", to));
-  return true;
+  absl::StatusOr<int> result = RunPing(to, true, from);
+  if (!result.ok()) return result.status();
+  return *result != -EAGAIN;
 }
 
 absl::StatusOr<bool> BpfScheduler::LocalYieldPrepare(int cpu, bool check, uint32_t barrier) {

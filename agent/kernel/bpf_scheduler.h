@@ -118,6 +118,9 @@ class BpfScheduler {
   absl::Status PinMaps();
   void Unpin();
   int RunProgram(int prog_fd, void* ctx, size_t size);
+  // Runs gh_ping; returns its result (0, or -EAGAIN when the role had
+  // moved on), or an error for a CPU without an agent.
+  absl::StatusOr<int> RunPing(int cpu, bool make_global, int from_cpu);
 
   BpfSchedulerOptions options_;
   struct ::ghost_hybrid* skel_ = nullptr;
