@@ -10,7 +10,7 @@
 # The guest tests run compare-latency.sh briefly: build its programs with all.
 all: $(BUILD)/bench/wakebench $(BUILD)/bench/cyclictest_shim.so
 
-BENCH_LATENCY_ARGS ?= --duration=8 --rounds=4
+BENCH_LATENCY_ARGS ?= --duration=8 --rounds=6
 # The guest's clock counts instructions (scripts/vm.sh, GHOST_HYBRID_VM_ICOUNT):
 # with host time, host load moved the ratios by more than 20% between runs.
 # Empty: host time.
@@ -34,6 +34,8 @@ bench-wakebench-smoke: $(BUILD)/bench/wakebench
 bench-latency: ghost_hybrid $(BUILD)/bench/wakebench $(BUILD)/bench/cyclictest_shim.so
 	$(Q)GHOST_HYBRID_VM_ICOUNT=$(BENCH_VM_ICOUNT) scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
 	  scripts/compare-latency.sh $(BENCH_LATENCY_ARGS) --out=$(BUILD)/bench/latency
+	$(Q)echo "guest_clock=$(if $(BENCH_VM_ICOUNT),instruction counts (QEMU icount shift=$(BENCH_VM_ICOUNT): 2^$(BENCH_VM_ICOUNT) ns each),host time)" \
+	  >> $(BUILD)/bench/latency/raw/meta
 	$(Q)/usr/bin/python3 scripts/latency-report.py $(BUILD)/bench/latency bench/results
 
 -include $(BUILD)/bench/latency/wakebench.d
