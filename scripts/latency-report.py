@@ -11,8 +11,9 @@ WORKLOAD.CONFIG.ROUND.ms completion times) into
   RESULTS_DIR/latency.png   latency CDFs per workload (log x) and the
                             completion-time ratios;
 and, when RESULTS_DIR is bench/results, the ratio table of README.md.
-Latency histograms of all rounds of a configuration are merged; completion
-times are the median over rounds.
+A configuration's latency percentiles are the median over rounds of each
+round's percentile, and its completion time the median over rounds; the
+CDFs in the plot merge the rounds' histograms.
 """
 import collections
 import datetime
@@ -92,17 +93,22 @@ def ratio(value, base):
 
 
 def latency_entry(raw, workload):
+    """Each configuration's p50/p99/p99.9: the median over rounds of each
+    round's own percentile, so that every round weighs the same and one bad
+    round (which also yields fewer samples) moves the result least."""
     configs = {}
     for config in CONFIGS:
-        hist = merged_histogram(runs_of(raw, workload, config, ".hist"))
-        if not hist:
+        paths = runs_of(raw, workload, config, ".hist")
+        rounds = [h for h in (merged_histogram([p]) for p in paths) if h]
+        if not rounds:
             continue
-        configs[config] = {
-            "samples": sum(c for _, c in hist),
-            "p50": percentile(hist, 0.50), "p99": percentile(hist, 0.99),
-            "p999": percentile(hist, 0.999), "max": hist[-1][0],
-            "runs": len(runs_of(raw, workload, config, ".hist")),
-        }
+        e = {"samples": sum(c for h in rounds for _, c in h),
+             "max": max(h[-1][0] for h in rounds), "runs": len(rounds)}
+        for metric, p in (("p50", 0.50), ("p99", 0.99), ("p999", 0.999)):
+            per_round = [percentile(h, p) for h in rounds]
+            e[metric] = statistics.median(per_round)
+            e["runs_" + metric] = per_round
+        configs[config] = e
     base = configs.get("default")
     for config, e in configs.items():
         if base:
