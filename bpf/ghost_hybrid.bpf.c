@@ -169,9 +169,10 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	 * Inside a migrate_disable() section (SCX_OPS_ENQ_MIGRATION_DISABLED
 	 * brings it here): no other CPU can run it, so no agent decision can
 	 * apply. It resumes here first, briefly, and comes back to us once it
-	 * stops outside that section. The agent is not told: ops.stopping
-	 * sent nothing for it, and ops.running reports it if the agent
-	 * believed it asleep.
+	 * stops outside that section. Preempted, it is still on this CPU for
+	 * the agent (ops.stopping sent nothing); woken, it is reported by the
+	 * TASK_ON_CPU of ops.running (a commit meanwhile fails harmlessly,
+	 * TARGET_NOT_RUNNABLE).
 	 */
 	if (task_migration_disabled(p)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pinned_resume_slice_ns,
