@@ -107,7 +107,7 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	 * slept (nothing tells us of that): it would wait behind the
 	 * intruder, and the scheduler with it.
 	 */
-	if (cpu == global && cpu_runs_higher_class(cpu))
+	if (cpu == global && !cpu_held[cpu & (GH_MAX_CPUS - 1)] && cpu_runs_higher_class(cpu))
 		cpu_mark_held(cpu, 0, false);
 	if (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
@@ -270,13 +270,15 @@ struct {
 static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 {
 	s32 g = READ_ONCE(global_cpu);
+	u32 idx = g & (GH_MAX_CPUS - 1);
 
-	/* Taken while its agent waited to run there: nothing told us. */
-	if (cpu_valid(g) && !cpu_held[g & (GH_MAX_CPUS - 1)] && cpu_runs_higher_class(g))
-		cpu_mark_held(g, 0, false);
-	if (cpu_valid(g) && cpu_held[g & (GH_MAX_CPUS - 1)] &&
-	    bpf_ktime_get_ns() - cpu_held_since[g & (GH_MAX_CPUS - 1)] >= handoff_delay_ns)
-		global_handoff(g);
+	if (cpu_valid(g)) {
+		/* Taken while its agent waited to run there: nothing told us. */
+		if (!cpu_held[idx] && cpu_runs_higher_class(g))
+			cpu_mark_held(g, 0, false);
+		if (cpu_held[idx] && bpf_ktime_get_ns() - cpu_held_since[idx] >= handoff_delay_ns)
+			global_handoff(g);
+	}
 	bpf_timer_start(timer, handoff_delay_ns / 2, 0);
 	return 0;
 }

@@ -30,6 +30,11 @@ bool Scheduler::CommitOne(RunRequest* req) {
   return ok;
 }
 
+bool Scheduler::MoveGlobalRole(int from, int to) {
+  stats_.Count(kCtrPings);
+  return enclave_->MoveGlobal(from, to);
+}
+
 void Scheduler::PingAgent(int cpu) {
   stats_.Count(kCtrPings);
   const absl::Status s = enclave_->Ping(cpu);

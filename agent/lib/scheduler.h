@@ -52,8 +52,10 @@ class Scheduler {
   bool CommitGroup(const CpuList& cpus);
   // Commits `req` alone (a local commit) and counts its outcome.
   bool CommitOne(RunRequest* req);
-  // Pings the agent of `cpu` (make_global: hand it the global role).
+  // Pings the agent of `cpu`.
   void PingAgent(int cpu);
+  // Enclave::MoveGlobal, counted as a ping (it wakes `to`'s agent).
+  bool MoveGlobalRole(int from, int to);
 
  private:
   Enclave* const enclave_;

@@ -18,8 +18,7 @@ CentralizedFifoScheduler::CentralizedFifoScheduler(
 void CentralizedFifoScheduler::EnclaveReady() {
   const absl::Status s = GetDefaultChannel().SetAgent(-1);
   GH_CHECK_MSG(s.ok(), std::string(s.message()));
-  stats().Count(kCtrPings);
-  GH_CHECK(enclave()->MoveGlobal(/*from=*/-1, initial_global_cpu_));
+  GH_CHECK(MoveGlobalRole(/*from=*/-1, initial_global_cpu_));
 }
 
 void CentralizedFifoScheduler::NoteGlobalRound(int cpu) {
@@ -283,8 +282,7 @@ bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
   // The task running on `target` is preempted when its agent wakes; its
   // TASK_PREEMPT (or BLOCKED/YIELD if it stopped first) updates our state.
   // The move fails only if the kernel side moved the role first.
-  stats().Count(kCtrPings);
-  enclave()->MoveGlobal(this_cpu, target);
+  MoveGlobalRole(this_cpu, target);
   return GetGlobalCPUId() != this_cpu;
 }
 
