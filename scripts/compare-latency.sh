@@ -113,18 +113,24 @@ run_cyclictest() {
   run_under "$config" env LD_PRELOAD="$CYCLICTEST_SHIM" cyclictest -m -q -t "$ncpu" -i 1000 \
     -D "${duration}s" -h 20000 --histfile="$data/cyc.hist" >/dev/null &
   pid=$!
-  local cpid="" i
-  for i in $(seq 100); do  # until its measuring threads exist
+  local cpid="" i seen
+  # Sample the policies once its measuring threads exist, again while they
+  # differ from the expected one, until it ends (a short run may end soon
+  # after its threads start: the last sample taken counts).
+  for i in $(seq 100); do
     cpid=$(pid_of cyclictest)
     if [ -n "$cpid" ]; then
       local tasks=(/proc/"$cpid"/task/*)
-      [ "${#tasks[@]}" -gt "$ncpu" ] && break
+      if [ "${#tasks[@]}" -gt "$ncpu" ]; then
+        seen=$(awk '/^policy/ {p[$3] = 1} END {for (k in p) printf "%s ", k}' \
+               /proc/"$cpid"/task/*/sched 2>/dev/null)
+        [ -n "$seen" ] && policies=$seen
+        [ "$policies" = "$want " ] && break
+      fi
     fi
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  sleep 0.2
-  policies=$(awk '/^policy/ {p[$3] = 1} END {for (k in p) printf "%s ", k}' \
-             /proc/"$cpid"/task/*/sched 2>/dev/null)
   wait "$pid"
   local rc=$?
   if [ "$policies" != "$want " ]; then
