@@ -11,7 +11,7 @@
  *   gh_local_yield) and sleeps on its doorbell, a small ring buffer. It is
  *   woken by a Ping (gh_ping) or by a message on its channel: both set
  *   ACTIVE first and then ring the doorbell, so the agent, which re-checks
- *   ACTIVE before sleeping, never misses a wakeup. Parked agents sleep
+ *   ACTIVE before sleeping, never misses a wakeup (wake.bpf.h). Parked agents sleep
  *   rather than wait in BPF custody, so the sched_ext watchdog never sees a
  *   runnable agent that does not run.
  * - An agent displaced by a higher class, or whose CPU one holds
@@ -31,46 +31,8 @@
 #define GHOST_HYBRID_AGENTS_BPF_H
 
 #include "common.bpf.h"
-
-static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn);	/* cpu_owner.bpf.h */
-static bool cpu_runs_higher_class(s32 cpu);			/* cpu_owner.bpf.h */
-
-struct doorbell_ring {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);
-} doorbell_template SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, GH_MAX_CPUS);
-	__type(key, u32);
-	__array(values, struct doorbell_ring);
-} doorbells SEC(".maps");
-
-static __always_inline void doorbell_ring(s32 cpu)
-{
-	u32 idx = cpu;
-	u64 one = 1;
-	void *ring = bpf_map_lookup_elem(&doorbells, &idx);
-
-	if (ring)
-		bpf_ringbuf_output(ring, &one, sizeof(one), BPF_RB_FORCE_WAKEUP);
-}
-
-/* Makes @cpu's agent runnable if it is parked (Ping). */
-static void agent_wake(s32 cpu)
-{
-	struct gh_status_word *asw = agent_sw_of(cpu);
-	u32 old;
-
-	if (!asw)
-		return;
-	old = __sync_fetch_and_or(&asw->flags, GH_SW_AGENT_ACTIVE);
-	if (old & GH_SW_AGENT_ACTIVE)
-		return;
-	stat_inc(GH_STAT_AGENT_PINGS);
-	doorbell_ring(cpu);
-}
+#include "wake.bpf.h"
+#include "cpu_owner.bpf.h"
 
 /* ops.enqueue for an agent thread: run it next on its own CPU. */
 static __always_inline void agent_enqueue(struct task_struct *p,
@@ -108,7 +70,7 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	 * intruder, and the scheduler with it.
 	 */
 	if (cpu == global && !cpu_held[cpu & (GH_MAX_CPUS - 1)] && cpu_runs_higher_class(cpu))
-		cpu_mark_held(cpu, 0, false);
+		cpu_mark_held(cpu, 0);
 	if (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 			c = global_successors[i];
@@ -123,6 +85,9 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 			}
 		}
 	}
+	/* The task it preempts resumes after it (ops.stopping). */
+	if (resume_after_agent && cpu_valid(cpu))
+		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 1;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns,
 			   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
 }
@@ -216,11 +181,11 @@ int gh_ping(struct gh_agent_args *args)
 
 	/* The agent may not have started yet: it then starts active. */
 	if (!asw || !cpu_in_enclave(args->cpu)) {
-		args->result = -22; /* EINVAL */
+		args->result = -EINVAL;
 		return 0;
 	}
 	if (args->make_global && !global_move(args->from_cpu, args->cpu)) {
-		args->result = -11; /* EAGAIN */
+		args->result = -EAGAIN;
 		return 0;
 	}
 	agent_wake(args->cpu);
@@ -239,13 +204,13 @@ int gh_local_yield(struct gh_agent_args *args)
 	struct gh_status_word *asw = agent_sw_of(args->cpu);
 
 	if (!asw) {
-		args->result = -22; /* EINVAL */
+		args->result = -EINVAL;
 		return 0;
 	}
 	__sync_fetch_and_and(&asw->flags, ~GH_SW_AGENT_ACTIVE);
 	if (args->check_barrier && READ_ONCE(asw->barrier) != args->agent_barrier) {
 		__sync_fetch_and_or(&asw->flags, GH_SW_AGENT_ACTIVE);
-		args->result = -116; /* ESTALE */
+		args->result = -ESTALE;
 		return 0;
 	}
 	stat_inc(GH_STAT_AGENT_PARKS);
@@ -275,7 +240,7 @@ static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 	if (cpu_valid(g)) {
 		/* Taken while its agent waited to run there: nothing told us. */
 		if (!cpu_held[idx] && cpu_runs_higher_class(g))
-			cpu_mark_held(g, 0, false);
+			cpu_mark_held(g, 0);
 		if (cpu_held[idx] && bpf_ktime_get_ns() - cpu_held_since[idx] >= handoff_delay_ns)
 			global_handoff(g);
 	}
@@ -290,7 +255,7 @@ static __always_inline s32 handoff_timer_arm(void)
 	struct handoff_timer *t = bpf_map_lookup_elem(&handoff_timers, &zero);
 
 	if (!t)
-		return -2; /* ENOENT */
+		return -ENOENT;
 	bpf_timer_init(&t->timer, &handoff_timers, 1 /* CLOCK_MONOTONIC */);
 	bpf_timer_set_callback(&t->timer, handoff_timer_fn);
 	return bpf_timer_start(&t->timer, handoff_delay_ns / 2, 0);

@@ -3,8 +3,17 @@
  * common.bpf.h: state shared by every part of the ghost_hybrid scheduler:
  * load-time settings, the maps that user space mmaps (status words,
  * transaction slots), per-task context, counters, and small helpers.
- * Included once, by ghost_hybrid.bpf.c, before the path headers
- * (messages, transactions, runqueue, agents).
+ * The bottom of the tower of headers; each header includes only the ones
+ * below it:
+ *
+ *   ghost_hybrid.bpf.c   the sched_ext ops: they orchestrate
+ *   agents.bpf.h         agent threads: placement, Ping, LocalYield, handoff
+ *   transactions.bpf.h   the commit program (latched commits)
+ *   runqueue.bpf.h       custody: the two owners' DSQs, the fast path
+ *   cpu_owner.bpf.h      CPUs a higher class holds
+ *   messages.bpf.h       message builders, Tseq / Aseq
+ *   wake.bpf.h           agent doorbells (wakeups)
+ *   common.bpf.h         settings, maps, per-task context, helpers
  */
 #ifndef GHOST_HYBRID_COMMON_BPF_H
 #define GHOST_HYBRID_COMMON_BPF_H
@@ -22,10 +31,16 @@
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
 
+/* errno values (vmlinux.h has none) */
+#define ENOENT 2
+#define EAGAIN 11
+#define ENOMEM 12
+#define EINVAL 22
+#define ESTALE 116
+
 char _license[] SEC("license") = "GPL";
 
 /* ---- load-time settings (set by the loader through skel->rodata) ---- */
-const volatile __u32 abi_version = GH_ABI_VERSION;
 const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
 const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
@@ -35,6 +50,10 @@ const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
 const volatile __u64 pinned_resume_slice_ns = 1000000;
 const volatile __u64 handoff_delay_ns = 100000000; /* fallback: global CPU held this long */
 const volatile bool send_cpu_tick;
+/* Centralized model: a task preempted by its CPU's agent resumes there when
+ * the agent parks (the agent keeps believing it runs there). The per-CPU
+ * model's agents recommit their CPU's task themselves instead. */
+const volatile bool resume_after_agent;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 
 /* ---- run-time state user space reads/writes through skel->bss/data ---- */
@@ -49,6 +68,8 @@ __u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
 __u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
 __u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
 					 * task running there, 0: none */
+__u8 agent_preempting[GH_MAX_CPUS];	/* the CPU's agent was queued to preempt
+					 * the task running there */
 __u64 stats[GH_NR_STATS];
 __u64 gtid_generation;
 
@@ -98,7 +119,7 @@ struct {
 struct task_ctx {
 	u64 gtid;		/* GH_NULL_GTID until ops.enable */
 	u32 sw_idx;
-	u32 custody;		/* 1: runnable and in BPF custody (no DSQ) */
+	u32 owner;		/* enum gh_owner: whose DSQ it waits in */
 	u32 enq_seq;		/* bumped at every enqueue */
 	u32 is_agent;
 	s32 agent_cpu;
@@ -110,10 +131,15 @@ struct task_ctx {
 	u32 displaced;		/* agent preempted while runnable (not a yield) */
 	u32 resuming;		/* dequeued while running, not asleep: a property
 				 * change; its next running() continues */
+	u32 resume_here;	/* stopped for its agent: ops.enqueue puts it
+				 * back on its CPU, with no message */
 	u64 commit_time;
 	u64 run_start;
 	u32 weight;		/* last reported, to tell changes from reports */
 	u32 pad;
+	u64 slice_ns;		/* the slice of its last commit or pick */
+	s32 claimed_cpu;	/* idle CPU select_cpu took for it, -1: none */
+	u32 pad2;
 	u64 cpumask[GH_CPUMASK_WORDS];
 };
 

@@ -14,10 +14,8 @@
  *     with slice left: only a higher class does that (our own preemptions,
  *     SCX_ENQ_PREEMPT and SCX_KICK_PREEMPT, zero the slice first);
  *   - gh_commit, when the target CPU's current task is of a higher class
- *     (an idle CPU a higher class took without our knowing). The
- *     transaction stays submitted: ops.dispatch applies it as soon as the
- *     intruder leaves (a kworker's blip costs nothing), and the agent's
- *     own deadline aborts it if that takes too long.
+ *     (an idle CPU a higher class took without our knowing): that
+ *     transaction fails CPU_UNAVAIL and leaves the task with the agent.
  * and free again when sched_ext next asks us for work there (ops.dispatch)
  * or runs one of our tasks there (ops.running), or in ops.cpu_acquire, if
  * no higher-class task is runnable there any more: sched_ext's deadline
@@ -28,14 +26,12 @@
 
 #include "common.bpf.h"
 #include "messages.bpf.h"
-#include "transactions.bpf.h"
 
 /*
  * A higher class holds @cpu: raise the agent's GH_SW_BOOST_PRIO and tell it
- * (CPU_BUSY), so that it stops choosing the CPU; with @fail_txn, also fail
- * a transaction waiting there (the CPU is gone for a while). Idempotent.
+ * (CPU_BUSY), so that it stops choosing the CPU. Idempotent.
  */
-static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn)
+static void cpu_mark_held(s32 cpu, u32 reason)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
 
@@ -44,8 +40,8 @@ static void cpu_mark_held(s32 cpu, u32 reason, bool fail_txn)
 	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
 	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
 	stat_inc(GH_STAT_CPU_RELEASES);
-	if (fail_txn)
-		txn_fail_submitted(cpu, GH_TXN_CPU_UNAVAIL);
+	if (asw)
+		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
 	if (asw)
 		__sync_fetch_and_or(&asw->flags, GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_BUSY, reason);
@@ -101,6 +97,23 @@ static bool cpu_runs_higher_class(s32 cpu)
 	higher = curr && curr->pid != 0 && curr->policy != GH_SCHED_EXT;
 	bpf_rcu_read_unlock();
 	return higher;
+}
+
+/*
+ * ops.update_idle: keeps GH_SW_CPU_AVAIL in @cpu's agent status word equal
+ * to "idle, and no higher class holds it", so that the agent can tell a
+ * free CPU from one it merely believes free.
+ */
+static __always_inline void cpu_note_idle(s32 cpu, bool idle)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+
+	if (!asw)
+		return;
+	if (idle && !cpu_held[cpu & (GH_MAX_CPUS - 1)])
+		__sync_fetch_and_or(&asw->flags, GH_SW_CPU_AVAIL);
+	else
+		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
 }
 
 #endif /* GHOST_HYBRID_CPU_OWNER_BPF_H */

@@ -5,20 +5,26 @@
  * This struct_ops scheduler plays the part of ghOSt's kernel for a
  * user-space agent (agent/), and adds an in-kernel fast path.
  *
- * a. Custody. Only tasks with policy SCHED_EXT are managed
- *    (SCX_OPS_SWITCH_PARTIAL; children inherit the policy). A runnable
- *    managed task is kept in BPF custody: ops.enqueue inserts it into no
- *    DSQ, so nothing runs it until a decision names it. Two kinds of
- *    decision exist (SCX_OPS_ENQ_LAST: even a CPU's last runnable task
- *    goes back to custody when its slice ends):
- *      - a transaction from the agent (transactions.bpf.h), applied by
- *        ops.dispatch on the target CPU after validating it against the
- *        task's Tseq, the agent's Aseq and the task's state;
- *      - with bpf_pick on, a fast-path pick: ops.dispatch on a CPU with no
- *        transaction pops the head of the BPF runqueue (runqueue.bpf.h).
- *    Either way the task is moved into that CPU's local DSQ, and
- *    ops.running sends TASK_ON_CPU, which advances the task's Tseq: an agent
- *    decision made before a fast-path pick can no longer commit.
+ * a. Custody (runqueue.bpf.h). Only tasks with policy SCHED_EXT are
+ *    managed (SCX_OPS_SWITCH_PARTIAL; children inherit the policy). A
+ *    runnable managed task waits in its owner's DSQ: the agent's, which
+ *    nothing in the kernel consumes, or with bpf_pick the fast path's FIFO,
+ *    which every enclave CPU with nothing else pops in ops.dispatch. Two
+ *    kinds of decision run a task:
+ *      - a transaction from the agent (transactions.bpf.h): the commit
+ *        program validates it against the task's Tseq, the agent's Aseq
+ *        and the task's state, and moves the task into the target CPU's
+ *        local DSQ inside the call, so the agent knows every outcome when
+ *        the call returns;
+ *      - with bpf_pick on, a fast-path pick: a woken task goes straight to
+ *        an idle CPU from ops.select_cpu when nothing waits ahead of it,
+ *        else a CPU with nothing to run pops the fast path's FIFO.
+ *    Either way ops.running sends TASK_ON_CPU, which advances the task's
+ *    Tseq: an agent decision made before a fast-path pick cannot commit.
+ *    Slices are the kernel's: a committed or picked task runs for its
+ *    slice (the transaction's, or pick_slice_ns); ops.dispatch renews it
+ *    when nobody waits, else the task goes back to its owner's queue and
+ *    the agent gets TASK_PREEMPT with GH_MSG_F_SLICE_ENDED.
  *
  * b. Messages (messages.bpf.h). Every state change of a managed task
  *    (enable, runnable, running, stopping, quiescent, yield, set_cpumask,
@@ -43,10 +49,10 @@
  */
 #include "common.bpf.h"
 #include "messages.bpf.h"
-#include "agents.bpf.h"
+#include "cpu_owner.bpf.h"
 #include "runqueue.bpf.h"
 #include "transactions.bpf.h"
-#include "cpu_owner.bpf.h"
+#include "agents.bpf.h"
 
 #define GH_TASK_RUNNING 0x0000
 #define GH_TASK_NEW_STATE 0x0800
@@ -56,59 +62,6 @@ static __always_inline struct task_ctx *managed_ctx(struct task_struct *p)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
 	return is_managed(tctx) ? tctx : NULL;
-}
-
-/* Kicks one idle enclave CPU so that it pops the fast-path runqueue. */
-static __always_inline void kick_idle_cpu(s32 hint)
-{
-	u32 cpu;
-
-	if (cpu_in_enclave(hint) && scx_bpf_test_and_clear_cpu_idle(hint)) {
-		scx_bpf_kick_cpu(hint, SCX_KICK_IDLE);
-		return;
-	}
-	bpf_for(cpu, 0, nr_cpus) {
-		if (cpu_in_enclave(cpu) && scx_bpf_test_and_clear_cpu_idle(cpu)) {
-			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-			return;
-		}
-	}
-}
-
-/* Pops runqueue records until one names a task this CPU can run now. */
-static __always_inline bool fastpath_pick(s32 cpu)
-{
-	struct gh_rq_entry e;
-	struct task_struct *p;
-	struct task_ctx *tctx;
-	bool ran = false;
-	int i;
-
-	for (i = 0; i < 8 && !ran; i++) {
-		if (!rq_pop(&e))
-			return false;
-		p = e.gtid ? bpf_task_from_pid(GH_GTID_PID(e.gtid)) : NULL;
-		if (!p) {
-			stat_inc(GH_STAT_RQ_STALE);
-			continue;
-		}
-		tctx = lookup_task_ctx(p);
-		if (!tctx || tctx->gtid != e.gtid || tctx->enq_seq != e.enq_seq ||
-		    !READ_ONCE(tctx->custody)) {
-			stat_inc(GH_STAT_RQ_STALE);
-		} else if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr)) {
-			rq_push(e.gtid, e.enq_seq, e.flags, false);
-		} else if (__sync_val_compare_and_swap(&tctx->custody, 1, 0) == 1) {
-			tctx->picked_by_bpf = 1;
-			tctx->txn_commit = 0;
-			tctx->commit_time = bpf_ktime_get_ns();
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
-			stat_inc(GH_STAT_BPF_PICKS);
-			ran = true;
-		}
-		bpf_task_release(p);
-	}
-	return ran;
 }
 
 /*
@@ -136,24 +89,43 @@ static __always_inline void cpu_take_over(s32 cpu, u32 idx)
 	}
 }
 
+/* The message flags of an off-CPU or wakeup event under the fast path. */
+static __always_inline u32 queued_flag(void)
+{
+	return bpf_pick ? GH_MSG_F_BPF_QUEUED : 0;
+}
+
 s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 		   u64 wake_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	bool is_idle = false;
+	s32 cpu, claimed, self = bpf_get_smp_processor_id();
+	bool direct;
 
 	if (tctx && tctx->is_agent && cpu_valid(tctx->agent_cpu))
 		return tctx->agent_cpu;
-	if (bpf_pick && is_managed(tctx))
-		return scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
-	return prev_cpu;
+	if (!is_managed(tctx))
+		return prev_cpu;
+	if (!bpf_pick) {
+		/*
+		 * The agent will place it: queue it where the waker runs, so
+		 * that no idle CPU is woken just to hand it to the agent.
+		 */
+		return bpf_cpumask_test_cpu(self, p->cpus_ptr) ? self : prev_cpu;
+	}
+	cpu = fast_select_cpu(p, prev_cpu, wake_flags, &direct, &claimed);
+	tctx->claimed_cpu = claimed;
+	if (direct) {
+		tctx->picked_by_bpf = 1;
+		stat_inc(GH_STAT_DIRECT_PICKS);
+	}
+	return cpu;
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	u32 rq_flags = 0;
-	bool front;
+	s32 claimed;
 
 	if (tctx && tctx->is_agent) {
 		agent_enqueue(p, tctx, enq_flags);
@@ -171,12 +143,18 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	 * apply. It resumes here first, briefly, and comes back to us once it
 	 * stops outside that section. Preempted, it is still on this CPU for
 	 * the agent (ops.stopping sent nothing); woken, it is reported by the
-	 * TASK_ON_CPU of ops.running (a commit meanwhile fails harmlessly,
-	 * TARGET_NOT_RUNNABLE).
+	 * TASK_ON_CPU of ops.running.
 	 */
 	if (task_migration_disabled(p)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pinned_resume_slice_ns,
 				   enq_flags | SCX_ENQ_HEAD);
+		return;
+	}
+	/* Stopped for its CPU's agent: it runs on once the agent parks. */
+	if (tctx->resume_here) {
+		tctx->resume_here = 0;
+		tctx->resuming = 1;
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, tctx->slice_ns ?: pick_slice_ns, enq_flags);
 		return;
 	}
 	/*
@@ -187,19 +165,13 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	if (tctx->txn_commit || tctx->resuming) {
 		tctx->txn_commit = 0;
 		tctx->resuming = 0;
-		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, scx_bpf_task_cpu(p), 0);
+		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, queued_flag(), scx_bpf_task_cpu(p), 0);
 	}
-	tctx->picked_by_bpf = 0;
+	claimed = tctx->claimed_cpu;
+	tctx->claimed_cpu = -1;
 	tctx->enq_seq++;
-	WRITE_ONCE(tctx->custody, 1);
-	if (!bpf_pick)
-		return;
-	if (enq_flags & SCX_ENQ_WAKEUP)
-		rq_flags |= GH_RQ_F_WAKEUP;
 	/* A task the higher class displaced keeps its place at the front. */
-	front = enq_flags & SCX_ENQ_REENQ;
-	if (rq_push(tctx->gtid, tctx->enq_seq, rq_flags, front))
-		kick_idle_cpu(scx_bpf_task_cpu(p));
+	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
@@ -207,7 +179,28 @@ void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
 	struct task_ctx *tctx = managed_ctx(p);
 
 	if (tctx)
-		WRITE_ONCE(tctx->custody, 0);
+		custody_end(tctx);
+}
+
+/*
+ * ops.dispatch with @prev's slice used up: if nobody waits for a CPU (no
+ * task in either owner's DSQ, nothing committed here) and no higher class
+ * wants this one, @prev runs on with a new slice, with no round trip
+ * through the agent.
+ */
+static __always_inline bool slice_renew(struct task_struct *prev)
+{
+	struct task_ctx *tctx = lookup_task_ctx(prev);
+
+	if (!is_managed(tctx) || tctx->yielding || !(prev->scx.flags & SCX_TASK_QUEUED) ||
+	    prev->scx.slice > 0 || task_migration_disabled(prev))
+		return false;
+	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) ||
+	    (bpf_pick && scx_bpf_dsq_nr_queued(GH_DSQ_BPF)) || locked_cpu_runs_higher_class())
+		return false;
+	prev->scx.slice = tctx->slice_ns ?: pick_slice_ns;
+	stat_inc(GH_STAT_SLICE_EXTENSIONS);
+	return true;
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
@@ -217,25 +210,25 @@ void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
 
 	/* Asked for work: no higher class has anything runnable here. */
 	cpu_mark_free(cpu);
-	if (txn_apply(cpu))
+	if (!prev)
+		goto pick;
+	if (slice_renew(prev))
 		return;
 	/* An active agent that keeps running needs no company. */
-	if (prev) {
-		pctx = lookup_task_ctx(prev);
-		asw = agent_sw_of(cpu);
-		if (pctx && pctx->is_agent && pctx->runnable && asw &&
-		    (READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE))
-			return;
-	}
-	if (bpf_pick && cpu_in_enclave(cpu))
-		fastpath_pick(cpu);
+	pctx = lookup_task_ctx(prev);
+	asw = agent_sw_of(cpu);
+	if (pctx && pctx->is_agent && pctx->runnable && asw &&
+	    (READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE))
+		return;
+pick:
+	if (bpf_pick)
+		fast_pick(cpu);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct gh_status_word *sw;
-	struct gh_msg *msg;
 
 	if (!tctx)
 		return;
@@ -245,29 +238,17 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
-	if (!(enq_flags & SCX_ENQ_WAKEUP))
-		return;
-	msg = task_msg_begin(tctx, GH_MSG_TASK_WAKEUP,
-			     bpf_pick ? GH_MSG_F_BPF_QUEUED : 0,
-			     bpf_get_smp_processor_id());
-	if (!msg)
-		return;
-	msg->wakeup.last_ran_cpu = scx_bpf_task_cpu(p);
-	msg->wakeup.wake_up_cpu = scx_bpf_task_cpu(p);
-	msg->wakeup.waker_cpu = bpf_get_smp_processor_id();
-	/* An ordinary wakeup: the task joins the back of the agent's queue. */
-	msg->wakeup.deferrable = 1;
-	task_msg_end(tctx, msg);
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id());
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct gh_txn *txn;
 	s32 cpu = scx_bpf_task_cpu(p);
 	struct gh_status_word *sw;
-	struct gh_msg *msg;
 	u64 now = bpf_ktime_get_ns();
+	bool picked;
 
 	if (!tctx)
 		return;
@@ -275,11 +256,20 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	/*
 	 * Unlike ghOSt, an agent's Aseq does not advance when the agent is
 	 * scheduled: only messages advance it. A per-CPU agent's local commit
-	 * is validated after the agent has parked and been switched out, and
-	 * must not fail AGENT_STALE because of that switch.
+	 * is validated while the agent still runs, and a centralized agent
+	 * that preempted its CPU's task lets it resume when it parks.
 	 */
+	if (tctx->is_agent && cpu_valid(cpu))
+		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
 	if (!is_managed(tctx))
 		return;
+	picked = tctx->picked_by_bpf && !tctx->txn_commit;
+	custody_end(tctx);
+	if (picked) {
+		tctx->commit_time = now;
+		tctx->slice_ns = pick_slice_ns;
+		stat_inc(GH_STAT_BPF_PICKS);
+	}
 	tctx->oncpu = 1;
 	tctx->run_start = now;
 	if (cpu_valid(cpu))
@@ -295,32 +285,14 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	 * TASK_ON_CPU, flagged BPF_PICKED for a fast-path pick, reports that
 	 * the task got a CPU: by a transaction, a pick, or the kernel itself
 	 * (an exiting task, or one that switched in while running). A task
-	 * that continues (resuming after a property change's dequeue/enqueue
-	 * while it ran) is still on the CPU for the agent: no message.
+	 * that continues (after a property change's dequeue/enqueue while it
+	 * ran, or after its agent ran) is still on the CPU for the agent.
 	 */
-	WRITE_ONCE(tctx->custody, 0);
-	if (tctx->picked_by_bpf || tctx->txn_commit || !tctx->resuming) {
-		msg = task_msg_begin(tctx, GH_MSG_TASK_ON_CPU,
-				     tctx->picked_by_bpf ? GH_MSG_F_BPF_PICKED : 0, cpu);
-		if (msg) {
-			msg->on_cpu.commit_time = tctx->commit_time;
-			if (cpu_valid(cpu))
-				msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
-			task_msg_end(tctx, msg);
-		}
-	}
+	if (picked || tctx->txn_commit || !tctx->resuming)
+		send_on_cpu_msg(tctx, picked ? GH_MSG_F_BPF_PICKED : 0, cpu);
 	tctx->picked_by_bpf = 0;
 	tctx->txn_commit = 0;
 	tctx->resuming = 0;
-	/*
-	 * A transaction for this CPU is waiting, but the kernel ran a task it
-	 * already held in the local DSQ (dispatched earlier), and
-	 * ops.dispatch only runs once that DSQ is empty: end this task's turn
-	 * so that the transaction applies now rather than when it stops.
-	 */
-	txn = txn_of(cpu);
-	if (txn && READ_ONCE(txn->state) == GH_TXN_SUBMITTED && txn->gtid != tctx->gtid)
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
@@ -340,7 +312,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		    !task_migration_disabled(p)) {
 			p->scx.slice = 0;
 			actx->displaced = 1;
-			cpu_mark_held(scx_bpf_task_cpu(p), 0, true);
+			cpu_mark_held(scx_bpf_task_cpu(p), 0);
 		}
 		actx->yielding = 0;
 		return;
@@ -348,6 +320,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	struct gh_status_word *sw;
 	s32 cpu = scx_bpf_task_cpu(p);
 	u64 now = bpf_ktime_get_ns(), runtime = 0;
+	u16 type = GH_MSG_TASK_PREEMPT;
+	u32 flags;
 
 	if (!tctx)
 		return;
@@ -373,7 +347,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	 */
 	if (task_migration_disabled(p)) {
 		if (!tctx->yielding && p->scx.slice > 0)
-			cpu_mark_held(cpu, 0, true);
+			cpu_mark_held(cpu, 0);
 		tctx->resuming = 1;
 		tctx->yielding = 0;
 		return;
@@ -382,15 +356,26 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	 * Preempted with slice left: a higher class took the CPU (our own
 	 * preemptions zero the slice first). sched_ext would keep the task at
 	 * the head of this CPU's local DSQ until the intruder leaves; as in
-	 * ghOSt, hand it back instead (zero slice: ops.enqueue, custody,
-	 * PREEMPT) so the agent can run it elsewhere meanwhile.
+	 * ghOSt, hand it back instead (zero slice: ops.enqueue, the front of
+	 * its owner's queue, PREEMPT) so it can run elsewhere meanwhile.
 	 */
-	if (!tctx->yielding && p->scx.slice > 0) {
+	flags = queued_flag();
+	if (tctx->yielding) {
+		type = GH_MSG_TASK_YIELD;
+	} else if (p->scx.slice > 0) {
 		p->scx.slice = 0;
-		cpu_mark_held(cpu, 0, true);
+		cpu_mark_held(cpu, 0);
+	} else if (resume_after_agent && cpu_valid(cpu) &&
+		   agent_preempting[cpu & (GH_MAX_CPUS - 1)]) {
+		/* Its CPU's agent wants to run: it goes on afterwards. */
+		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
+		tctx->resume_here = 1;
+		return;
+	} else {
+		/* Its slice ran out, or a commit took its CPU. */
+		flags |= GH_MSG_F_SLICE_ENDED;
 	}
-	send_task_off_msg(tctx, tctx->yielding ? GH_MSG_TASK_YIELD : GH_MSG_TASK_PREEMPT,
-			  0, cpu, runtime);
+	send_task_off_msg(tctx, type, flags, cpu, runtime);
 	tctx->yielding = 0;
 }
 
@@ -402,9 +387,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	if (!tctx)
 		return;
 	tctx->runnable = 0;
-	WRITE_ONCE(tctx->custody, 0);
 	if (!is_managed(tctx))
 		return;
+	custody_end(tctx);
 	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
@@ -432,44 +417,30 @@ void BPF_STRUCT_OPS(ghost_hybrid_set_cpumask, struct task_struct *p,
 		    const struct cpumask *cpumask)
 {
 	struct task_ctx *tctx = managed_ctx(p);
-	struct gh_msg *msg;
-	int i;
-
-	u64 words[GH_CPUMASK_WORDS];
 	bool changed = false;
+	u64 word;
+	int i;
 
 	if (!tctx)
 		return;
 	/* ops.enable is followed by a report of the initial mask: not news. */
 	for (i = 0; i < GH_CPUMASK_WORDS; i++) {
-		words[i] = cpumask->bits[i];
-		changed |= words[i] != tctx->cpumask[i];
-		tctx->cpumask[i] = words[i];
+		word = cpumask->bits[i];
+		changed |= word != tctx->cpumask[i];
+		tctx->cpumask[i] = word;
 	}
-	if (!changed)
-		return;
-	msg = task_msg_begin(tctx, GH_MSG_TASK_AFFINITY_CHANGED, 0, bpf_get_smp_processor_id());
-	if (!msg)
-		return;
-	for (i = 0; i < GH_CPUMASK_WORDS; i++)
-		msg->affinity.cpumask[i] = words[i];
-	task_msg_end(tctx, msg);
+	if (changed)
+		send_affinity_msg(tctx);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_set_weight, struct task_struct *p, u32 weight)
 {
 	struct task_ctx *tctx = managed_ctx(p);
-	struct gh_msg *msg;
 
 	if (!tctx || tctx->weight == weight)
 		return;	/* the initial report after ops.enable is not news */
 	tctx->weight = weight;
-	msg = task_msg_begin(tctx, GH_MSG_TASK_PRIORITY_CHANGED, 0, bpf_get_smp_processor_id());
-	if (!msg)
-		return;
-	msg->priority.weight = weight;
-	msg->priority.nice = p->static_prio - 120;
-	task_msg_end(tctx, msg);
+	send_priority_msg(tctx, p);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_tick, struct task_struct *p)
@@ -482,7 +453,7 @@ s32 BPF_STRUCT_OPS(ghost_hybrid_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
 	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
-		return -12; /* ENOMEM */
+		return -ENOMEM;
 	return 0;
 }
 
@@ -504,7 +475,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct gh_status_word *sw;
-	struct gh_msg *msg;
 	u32 cpu, idx;
 	u64 gtid;
 
@@ -542,15 +512,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 	 */
 	if (scx_bpf_task_running(p))
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
-	msg = task_msg_begin(tctx, GH_MSG_TASK_NEW, bpf_pick ? GH_MSG_F_BPF_QUEUED : 0,
-			     bpf_get_smp_processor_id());
-	if (!msg)
-		return;
-	msg->task_new.runtime = p->se.sum_exec_runtime;
-	msg->task_new.sw_index = idx;
-	msg->task_new.runnable = tctx->runnable;
-	msg->task_new.nice = p->static_prio - 120;
-	task_msg_end(tctx, msg);
+	send_task_new_msg(tctx, p, queued_flag(), idx);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
@@ -572,6 +534,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	}
 	if (!is_managed(tctx))
 		return;
+	custody_end(tctx);
 	send_task_off_msg(tctx, exiting ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
 			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
 			  scx_bpf_task_cpu(p), 0);
@@ -583,13 +546,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	bpf_map_delete_elem(&task_chan, &gtid);
 	bpf_map_push_elem(&sw_free, &idx, 0);
 	tctx->gtid = GH_NULL_GTID;
-	tctx->custody = 0;
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
-	cpu_mark_held(cpu, args->reason, true);
-	/* Tasks already dispatched here go back to custody (SCX_ENQ_REENQ). */
+	cpu_mark_held(cpu, args->reason);
+	/* Tasks already committed here go back to their owner (SCX_ENQ_REENQ). */
 	scx_bpf_reenqueue_local();
 }
 
@@ -598,10 +560,20 @@ void BPF_STRUCT_OPS(ghost_hybrid_cpu_acquire, s32 cpu, struct scx_cpu_acquire_ar
 	cpu_mark_free(cpu);
 }
 
+void BPF_STRUCT_OPS(ghost_hybrid_update_idle, s32 cpu, bool idle)
+{
+	cpu_note_idle(cpu, idle);
+}
+
 s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 {
-	if (abi_version != GH_ABI_VERSION)
-		return -22; /* EINVAL */
+	s32 err;
+
+	err = scx_bpf_create_dsq(GH_DSQ_AGENT, -1);
+	if (!err)
+		err = scx_bpf_create_dsq(GH_DSQ_BPF, -1);
+	if (err)
+		return err;
 	return handoff_timer_arm();
 }
 
@@ -632,9 +604,11 @@ struct sched_ext_ops ghost_hybrid_ops = {
 	.disable = (void *)ghost_hybrid_disable,
 	.cpu_release = (void *)ghost_hybrid_cpu_release,
 	.cpu_acquire = (void *)ghost_hybrid_cpu_acquire,
+	.update_idle = (void *)ghost_hybrid_update_idle,
 	.init = (void *)ghost_hybrid_init,
 	.exit = (void *)ghost_hybrid_exit,
-	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED,
+	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED |
+		 SCX_OPS_KEEP_BUILTIN_IDLE,
 	.timeout_ms = 5000,
 	.name = "ghost_hybrid",
 };

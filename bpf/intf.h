@@ -14,14 +14,16 @@
  *                that carries it is published, and read by the agent with an
  *                acquire load, without a syscall.
  *   transaction  a per-CPU slot in an mmapable array map: the agent fills it,
- *                a commit syscall program submits a group of them, and
- *                ops.dispatch on each target CPU validates and applies it,
- *                writing the outcome back into the slot.
- *   runqueue     the fast path's FIFO of runnable tasks, one array-map value
- *                that `bpftool map dump` prints as typed records.
+ *                and the commit syscall program validates each slot of a
+ *                group and moves its task into the target CPU's local DSQ
+ *                inside the call, writing the outcome back into the slot
+ *                before the call returns (ghOSt's latched commit).
+ *   runqueue     a hash map with one typed record per queued task: who owns
+ *                it (the agent or the BPF fast path) and since when, for
+ *                `bpftool map dump name runqueue`.
  *
- * Versioning: GH_ABI_VERSION changes whenever a layout below changes; the
- * loader refuses a BPF object whose version differs from its own.
+ * Both compilers check the layouts below (_Static_assert at the end), so a
+ * change that moves a field breaks the build rather than the ABI.
  */
 #ifndef GHOST_HYBRID_INTF_H
 #define GHOST_HYBRID_INTF_H
@@ -29,8 +31,6 @@
 #ifndef __bpf__
 #include <linux/types.h>
 #endif
-
-#define GH_ABI_VERSION 1
 
 enum gh_limits {
 	GH_MAX_CPUS = 256,	/* transaction slots, agent status words */
@@ -80,6 +80,9 @@ enum gh_msg_flags {
 	GH_MSG_F_BPF_QUEUED = 1 << 0,	/* task is on the BPF fast-path runqueue */
 	GH_MSG_F_BPF_PICKED = 1 << 1,	/* TASK_ON_CPU: picked by BPF, no txn */
 	GH_MSG_F_WAS_CURRENT = 1 << 2,	/* DEPARTED while on a CPU */
+	GH_MSG_F_SLICE_ENDED = 1 << 3,	/* PREEMPT: its slice ran out (or a
+					 * commit displaced it), not a higher
+					 * class: requeue it at the back */
 };
 
 struct gh_msg_hdr {
@@ -191,10 +194,11 @@ struct gh_status_word {
 
 /*
  * Slot life cycle: the agent writes gtid/barriers/flags and state=OPEN; the
- * commit program moves OPEN slots in its mask to SUBMITTED and kicks their
- * CPUs; ops.dispatch on the target CPU claims it (CLAIMED), validates and
- * writes one outcome (>= GH_TXN_COMPLETE). The agent may reuse the slot once
- * it has read the outcome.
+ * commit program claims each OPEN slot in its mask (CLAIMED), validates it,
+ * moves the task into the target CPU's local DSQ if it is valid, and writes
+ * one outcome (>= GH_TXN_COMPLETE), all before the call returns. The agent
+ * may reuse the slot once it has read the outcome. SUBMITTED is reserved
+ * (the first, asynchronous design used it).
  */
 enum gh_txn_state {
 	GH_TXN_IDLE = 0,
@@ -221,8 +225,8 @@ enum gh_txn_state {
 };
 
 enum gh_commit_flags {
-	GH_COMMIT_AT_SCHEDULE = 1 << 0,	/* apply at the CPU's next schedule */
-	GH_COMMIT_AT_TXN_COMMIT = 1 << 1, /* preempt the CPU to apply now */
+	GH_COMMIT_AT_SCHEDULE = 1 << 0,	/* run when the CPU's current task stops */
+	GH_COMMIT_AT_TXN_COMMIT = 1 << 1, /* preempt the CPU's task to run now */
 	GH_ALLOW_TASK_ONCPU = 1 << 2,
 	GH_COMMIT_FLAGS_ALL = (1 << 3) - 1,
 };
@@ -264,50 +268,52 @@ enum gh_commit_args_flags {
 
 /* --------------------------------------------------------------- runqueue */
 
+/*
+ * Every runnable managed task that is not on a CPU has exactly one owner,
+ * and sits in that owner's dispatch queue (DSQ) in the kernel:
+ *   GH_OWNER_AGENT  the agent decides; only its commits move the task out
+ *   GH_OWNER_BPF    the fast path (--bpf-pick) runs it on the next CPU that
+ *                   has nothing else; the agent must claim it first
+ * The owner changes only by moving the task between the two DSQs, which
+ * the kernel does atomically (a move fails if the task left meanwhile).
+ */
+enum gh_owner {
+	GH_OWNER_NONE = 0,	/* on a CPU, asleep, or not managed */
+	GH_OWNER_AGENT = 1,
+	GH_OWNER_BPF = 2,
+};
+
+/* The DSQs of the two owners (user DSQ ids, created by ops.init). */
+enum gh_dsq_id {
+	GH_DSQ_AGENT = 0x6768,
+	GH_DSQ_BPF = 0x6769,
+};
+
 enum gh_rq_flags {
 	GH_RQ_F_WAKEUP = 1 << 0,	/* queued by a wakeup */
-	GH_RQ_F_NEW = 1 << 1,		/* queued by TASK_NEW */
-	GH_RQ_F_PRIO_BOOST = 1 << 2,	/* requeued at the front by the agent */
+	GH_RQ_F_PREEMPTED = 1 << 1,	/* queued after a preemption */
+	GH_RQ_F_CLAIMED = 1 << 2,	/* claimed from the fast path by the agent */
 	GH_RQ_F_YIELD = 1 << 3,		/* queued after a yield */
 };
 
+/* One queued task, as the `runqueue` map (key: gtid) shows it. */
 struct gh_rq_entry {
 	__u64 gtid;
 	__u64 enqueue_time;	/* ns */
 	__u32 flags;		/* enum gh_rq_flags */
-	__u32 enq_seq;		/* task's enqueue generation; stale if it moved */
+	__u32 owner;		/* enum gh_owner */
 };
 
-/*
- * The whole fast-path runqueue is one array-map value so that one
- * bpf_spin_lock covers head, tail and records: BPF and the agent's reorder
- * programs can never interleave. Records live in [head, tail) modulo
- * GH_RQ_SIZE.
- */
-#ifdef __bpf__
-#define GH_SPIN_LOCK struct bpf_spin_lock
-#else
-#define GH_SPIN_LOCK struct { __u32 val; }
-#endif
-struct gh_runqueue {
-	GH_SPIN_LOCK lock;
-	__u32 head;
-	__u32 tail;
-	__u32 pad;
-	struct gh_rq_entry entries[GH_RQ_SIZE];
-};
-
-/* Context of the runqueue-reorder syscall program. */
+/* Context of the ownership syscall program gh_rq_op. */
 struct gh_rq_op_args {
 	__u64 gtid;
 	__u32 op;		/* enum gh_rq_op */
-	__s32 result;		/* out: 0, or -ENOENT / -ENOSPC */
+	__s32 result;		/* out: 0, or -ENOENT (not queued by that owner) */
 };
 
 enum gh_rq_op {
-	GH_RQ_OP_REQUEUE_FRONT = 1,	/* move to the head (prio_boost) */
-	GH_RQ_OP_REQUEUE_BACK = 2,	/* move to the tail (yield) */
-	GH_RQ_OP_REMOVE = 3,
+	GH_RQ_OP_CLAIM = 1,	/* fast path -> agent: the agent decides now */
+	GH_RQ_OP_RELEASE = 2,	/* agent -> fast path (back of its queue) */
 };
 
 /* Context of the agent programs gh_ping and gh_local_yield. */
@@ -347,7 +353,28 @@ enum gh_stat {
 	GH_STAT_SW_EXHAUSTED,	/* no free task status word */
 	GH_STAT_STALE_ONCPU,	/* ONCPU flags healed by cpu_take_over */
 	GH_STAT_AGENT_MOVES,	/* global agent run off its held CPU */
+	GH_STAT_DIRECT_PICKS,	/* fast path: woken straight onto an idle CPU */
+	GH_STAT_SLICE_EXTENSIONS, /* slice renewed: nobody was waiting */
 	GH_NR_STATS,
 };
+
+/* ------------------------------------------------------- layout checks */
+#ifdef __cplusplus
+#define GH_STATIC_ASSERT static_assert
+#else
+#define GH_STATIC_ASSERT _Static_assert
+#endif
+#define GH_OFFSETOF(t, m) __builtin_offsetof(t, m)
+GH_STATIC_ASSERT(sizeof(struct gh_msg_hdr) == 24, "gh_msg_hdr layout");
+GH_STATIC_ASSERT(sizeof(struct gh_msg) == 24 + 8 + 8 * GH_CPUMASK_WORDS, "gh_msg layout");
+GH_STATIC_ASSERT(sizeof(struct gh_status_word) == 40, "gh_status_word layout");
+GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_status_word, gtid) == 8, "gh_status_word.gtid");
+GH_STATIC_ASSERT(sizeof(struct gh_txn) == 48, "gh_txn layout");
+GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_txn, state) == 24, "gh_txn.state");
+GH_STATIC_ASSERT(sizeof(struct gh_commit_args) == 8 * GH_CPUMASK_WORDS + 8, "gh_commit_args");
+GH_STATIC_ASSERT(sizeof(struct gh_rq_entry) == 24, "gh_rq_entry layout");
+GH_STATIC_ASSERT(sizeof(struct gh_rq_op_args) == 16, "gh_rq_op_args layout");
+GH_STATIC_ASSERT(sizeof(struct gh_agent_args) == 24, "gh_agent_args layout");
+GH_STATIC_ASSERT(sizeof(struct gh_exit_info) == 16 + 128 + 256, "gh_exit_info layout");
 
 #endif /* GHOST_HYBRID_INTF_H */

@@ -21,6 +21,7 @@
 #define GHOST_HYBRID_MESSAGES_BPF_H
 
 #include "common.bpf.h"
+#include "wake.bpf.h"
 
 struct channel_ring {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -35,8 +36,6 @@ struct {
 } channels SEC(".maps") = {
 	.values = { [GH_DEFAULT_CHANNEL] = &default_channel },
 };
-
-static void agent_wake(s32 cpu);	/* agents.bpf.h */
 
 /*
  * Counts a message for channel @chan's agent (Aseq) and returns that Aseq;
@@ -62,19 +61,25 @@ static __always_inline u32 agent_note_message(u32 chan, bool wake)
 	return seq;
 }
 
-/* Reserves a message on @chan; NULL (and a counted drop) when full. */
-static __always_inline struct gh_msg *msg_reserve(u32 chan)
+/* The ring of channel @chan, or the default channel's. */
+static __always_inline void *channel_ring(u32 *chan)
+{
+	void *ring = bpf_map_lookup_elem(&channels, chan);
+
+	if (!ring) {
+		*chan = GH_DEFAULT_CHANNEL;
+		ring = bpf_map_lookup_elem(&channels, chan);
+	}
+	return ring;
+}
+
+/* Reserves a message on @ring; NULL (and a counted drop) when full. */
+static __always_inline struct gh_msg *msg_reserve(void *ring)
 {
 	struct gh_msg *msg;
-	void *ring;
 
-	ring = bpf_map_lookup_elem(&channels, &chan);
-	if (!ring) {
-		chan = GH_DEFAULT_CHANNEL;
-		ring = bpf_map_lookup_elem(&channels, &chan);
-		if (!ring)
-			return NULL;
-	}
+	if (!ring)
+		return NULL;
 	msg = bpf_ringbuf_reserve(ring, sizeof(*msg), 0);
 	if (!msg) {
 		stat_inc(GH_STAT_MSGS_DROPPED);
@@ -104,26 +109,38 @@ static __always_inline u32 task_channel(struct task_ctx *tctx)
 }
 
 /*
+ * A task message being built: the record, and the channel it goes to
+ * (looked up once per message).
+ */
+struct task_msg {
+	struct gh_msg *msg;
+	void *ring;
+	u32 chan;
+};
+
+/*
  * Starts a task message: advances Tseq, then reserves the record and fills
- * the header and gtid. Returns NULL if the task is not managed or the
+ * the header and gtid. Returns false if the task is not managed or the
  * channel is full (Tseq is advanced either way, as in ghOSt).
  */
-static __always_inline struct gh_msg *task_msg_begin(struct task_ctx *tctx,
-						     u16 type, u32 flags, s32 cpu)
+static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx *tctx,
+					   u16 type, u32 flags, s32 cpu)
 {
 	struct gh_status_word *sw;
 	struct gh_msg *msg;
 	u32 seq;
 
 	if (!is_managed(tctx))
-		return NULL;
+		return false;
 	sw = task_sw_of(tctx);
 	if (!sw)
-		return NULL;
+		return false;
 	seq = __sync_add_and_fetch(&sw->barrier, 1);
-	msg = msg_reserve(task_channel(tctx));
+	tm->chan = task_channel(tctx);
+	tm->ring = channel_ring(&tm->chan);
+	msg = tm->msg = msg_reserve(tm->ring);
 	if (!msg)
-		return NULL;
+		return false;
 	msg->hdr.type = type;
 	msg->hdr.length = sizeof(*msg);
 	msg->hdr.seqnum = seq;
@@ -131,30 +148,46 @@ static __always_inline struct gh_msg *task_msg_begin(struct task_ctx *tctx,
 	msg->hdr.cpu = cpu;
 	msg->hdr.time = bpf_ktime_get_ns();
 	msg->gtid = tctx->gtid;
-	return msg;
+	return true;
 }
 
-static __always_inline void task_msg_end(struct task_ctx *tctx, struct gh_msg *msg)
+/*
+ * True if a task message must wake its agent. ON_CPU never does (see
+ * agent_note_message). With the fast path on, the agent decides nothing
+ * for the tasks the fast path owns: their news waits until the agent has
+ * something to decide (a task in its own DSQ), or until the channel is a
+ * quarter full, so that nothing is dropped.
+ */
+static __always_inline bool task_msg_wakes(struct task_msg *tm)
 {
-	u32 chan = task_channel(tctx);
-	bool wake = msg->hdr.type != GH_MSG_TASK_ON_CPU;
+	if (tm->msg->hdr.type == GH_MSG_TASK_ON_CPU)
+		return false;
+	if (!bpf_pick)
+		return true;
+	return scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) > 0 ||
+	       bpf_ringbuf_query(tm->ring, BPF_RB_AVAIL_DATA) > GH_CHANNEL_RING_BYTES / 4;
+}
 
-	msg_submit(msg);
-	agent_note_message(chan, wake);
+static __always_inline void task_msg_end(struct task_msg *tm)
+{
+	bool wake = task_msg_wakes(tm);
+
+	msg_submit(tm->msg);
+	agent_note_message(tm->chan, wake);
 }
 
 /* A task message with the common off-CPU payload (BLOCKED, PREEMPT, ...). */
 static __always_inline void send_task_off_msg(struct task_ctx *tctx, u16 type,
 					      u32 flags, s32 cpu, u64 runtime)
 {
-	struct gh_msg *msg = task_msg_begin(tctx, type, flags, cpu);
+	struct task_msg tm;
 
-	if (!msg)
+	if (!task_msg_begin(&tm, tctx, type, flags, cpu))
 		return;
-	msg->off.runtime = runtime;
+	tm.msg->off.runtime = runtime;
 	if (cpu_valid(cpu))
-		msg->off.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
-	task_msg_end(tctx, msg);
+		tm.msg->off.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+	task_msg_end(&tm);
 }
 
 /*
@@ -172,7 +205,7 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 	if (!cpu_valid(cpu))
 		return;
 	chan = cpu_channel[cpu & (GH_MAX_CPUS - 1)];
-	msg = msg_reserve(chan);
+	msg = msg_reserve(channel_ring(&chan));
 	if (msg) {
 		asw = chan < GH_MAX_CHANNELS ? agent_sw_of(chan_agent[chan]) : NULL;
 		msg->hdr.type = type;
@@ -185,6 +218,78 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 		msg_submit(msg);
 	}
 	agent_note_message(chan, type != GH_MSG_CPU_TICK);
+}
+
+/* TASK_WAKEUP: @p became runnable on @waker_cpu's wakeup. */
+static __always_inline void send_wakeup_msg(struct task_ctx *tctx, struct task_struct *p,
+					    u32 flags, s32 waker_cpu)
+{
+	struct gh_status_word *sw = task_sw_of(tctx);
+	struct task_msg tm;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_WAKEUP, flags, waker_cpu))
+		return;
+	tm.msg->wakeup.last_ran_cpu = sw ? sw->cpu : -1;
+	tm.msg->wakeup.wake_up_cpu = scx_bpf_task_cpu(p);
+	tm.msg->wakeup.waker_cpu = waker_cpu;
+	/* An ordinary wakeup: the task joins the back of the agent's queue. */
+	tm.msg->wakeup.deferrable = 1;
+	task_msg_end(&tm);
+}
+
+/* TASK_ON_CPU: the task got @cpu, by a commit or (@flags) a BPF pick. */
+static __always_inline void send_on_cpu_msg(struct task_ctx *tctx, u32 flags, s32 cpu)
+{
+	struct task_msg tm;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_ON_CPU, flags, cpu))
+		return;
+	tm.msg->on_cpu.commit_time = tctx->commit_time;
+	if (cpu_valid(cpu))
+		tm.msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+	task_msg_end(&tm);
+}
+
+/* TASK_NEW for a task that just got status word @idx. */
+static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task_struct *p,
+					      u32 flags, u32 idx)
+{
+	struct task_msg tm;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id()))
+		return;
+	tm.msg->task_new.runtime = p->se.sum_exec_runtime;
+	tm.msg->task_new.sw_index = idx;
+	tm.msg->task_new.runnable = tctx->runnable;
+	tm.msg->task_new.nice = p->static_prio - 120;
+	task_msg_end(&tm);
+}
+
+/* TASK_AFFINITY_CHANGED with the new mask (already in tctx->cpumask). */
+static __always_inline void send_affinity_msg(struct task_ctx *tctx)
+{
+	struct task_msg tm;
+	int i;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_AFFINITY_CHANGED, 0,
+			    bpf_get_smp_processor_id()))
+		return;
+	for (i = 0; i < GH_CPUMASK_WORDS; i++)
+		tm.msg->affinity.cpumask[i] = tctx->cpumask[i];
+	task_msg_end(&tm);
+}
+
+/* TASK_PRIORITY_CHANGED. */
+static __always_inline void send_priority_msg(struct task_ctx *tctx, struct task_struct *p)
+{
+	struct task_msg tm;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_PRIORITY_CHANGED, 0,
+			    bpf_get_smp_processor_id()))
+		return;
+	tm.msg->priority.weight = tctx->weight;
+	tm.msg->priority.nice = p->static_prio - 120;
+	task_msg_end(&tm);
 }
 
 #endif /* GHOST_HYBRID_MESSAGES_BPF_H */

@@ -1,17 +1,29 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * runqueue.bpf.h: the fast path's FIFO. With bpf_pick on, every managed
- * task that becomes runnable is appended here (preempted tasks go to the
- * front, as the centralized FIFO requeues them), and a CPU with nothing
- * committed pops the head (see fastpath_pick in ghost_hybrid.bpf.c).
+ * runqueue.bpf.h: custody of runnable managed tasks, and the fast path.
  *
- * The queue is one array-map value, struct gh_runqueue: a ring of typed
- * records in [head, tail) under one bpf_spin_lock, so `bpftool map dump
- * name runqueue` prints every record, and the agent's reorder program
- * (gh_rq_op: requeue front/back, remove) and BPF never interleave.
- * Records are not removed when their task leaves BPF custody; a popped
- * record whose task is gone or was re-enqueued since (enq_seq differs), or
- * a tombstone left by a reorder (gtid 0), is stale and skipped.
+ * A runnable managed task that is not on a CPU waits in exactly one of two
+ * dispatch queues (DSQs), and the DSQ is its owner (invariant 7):
+ *
+ *   GH_DSQ_AGENT  the agent's. Nothing in the kernel consumes it: a task
+ *                 leaves it only when a commit (transactions.bpf.h) moves it
+ *                 into a CPU's local DSQ, or the agent releases it.
+ *   GH_DSQ_BPF    the fast path's (--bpf-pick), a FIFO that every enclave
+ *                 CPU with nothing else to run pops in ops.dispatch. The
+ *                 agent decides for such a task only after claiming it.
+ *
+ * Moving a task between DSQs is atomic in the kernel (scx_bpf_dsq_move
+ * fails if the task left the source meanwhile), so the two deciders can
+ * never both run the same task, and no lock of ours is needed.
+ *
+ * The `runqueue` hash map mirrors the queues for inspection: one typed
+ * record per queued task (gtid, owner, since when, why), for `bpftool map
+ * dump name runqueue`. It is bookkeeping only; the DSQs are the truth.
+ *
+ * The fast path: a woken task that finds an idle CPU and an empty fast
+ * queue goes straight to that CPU from ops.select_cpu (as scx_simple
+ * does); otherwise it joins GH_DSQ_BPF and one idle CPU is kicked: the one
+ * select_cpu claimed, else the first idle enclave CPU.
  */
 #ifndef GHOST_HYBRID_RUNQUEUE_BPF_H
 #define GHOST_HYBRID_RUNQUEUE_BPF_H
@@ -19,122 +31,154 @@
 #include "common.bpf.h"
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct gh_runqueue);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, GH_MAX_TASKS);
+	__type(key, u64);	/* gtid */
+	__type(value, struct gh_rq_entry);
 } runqueue SEC(".maps");
 
-#define RQ_MASK (GH_RQ_SIZE - 1)
-
-static __always_inline struct gh_runqueue *rq_get(void)
+/* Records that @tctx now waits in @owner's DSQ. */
+static __always_inline void custody_record(struct task_ctx *tctx, u32 owner, u32 flags)
 {
-	u32 zero = 0;
-
-	return bpf_map_lookup_elem(&runqueue, &zero);
-}
-
-/* Appends (or prepends, @front) a record; false if the queue is full. */
-static __always_inline bool rq_push_locked(struct gh_runqueue *rq,
-					   struct gh_rq_entry *e, bool front)
-{
-	u32 idx;
-
-	if (rq->tail - rq->head >= GH_RQ_SIZE)
-		return false;
-	if (front) {
-		rq->head--;
-		idx = rq->head & RQ_MASK;
-	} else {
-		idx = rq->tail & RQ_MASK;
-		rq->tail++;
-	}
-	rq->entries[idx] = *e;
-	return true;
-}
-
-static __always_inline bool rq_push(u64 gtid, u32 enq_seq, u32 flags, bool front)
-{
-	struct gh_runqueue *rq = rq_get();
 	struct gh_rq_entry e = {
-		.gtid = gtid,
+		.gtid = tctx->gtid,
 		.enqueue_time = bpf_ktime_get_ns(),
 		.flags = flags,
-		.enq_seq = enq_seq,
+		.owner = owner,
 	};
-	bool ok;
+	u64 gtid = tctx->gtid;
 
-	if (!rq)
-		return false;
-	bpf_spin_lock(&rq->lock);
-	ok = rq_push_locked(rq, &e, front);
-	bpf_spin_unlock(&rq->lock);
-	if (!ok)
-		stat_inc(GH_STAT_RQ_FULL);
-	return ok;
+	WRITE_ONCE(tctx->owner, owner);
+	/* What runs it next: a pick (ON_CPU says BPF_PICKED) or a commit. */
+	tctx->picked_by_bpf = owner == GH_OWNER_BPF;
+	bpf_map_update_elem(&runqueue, &gtid, &e, BPF_ANY);
 }
 
-/* Pops the head record into @out; false if empty. */
-static __always_inline bool rq_pop(struct gh_rq_entry *out)
+/* @tctx left its DSQ (it runs, sleeps, or is gone). */
+static __always_inline void custody_end(struct task_ctx *tctx)
 {
-	struct gh_runqueue *rq = rq_get();
-	bool ok = false;
+	u64 gtid = tctx->gtid;
 
-	if (!rq)
-		return false;
-	bpf_spin_lock(&rq->lock);
-	if (rq->head != rq->tail) {
-		*out = rq->entries[rq->head & RQ_MASK];
-		rq->entries[rq->head & RQ_MASK].gtid = GH_NULL_GTID;
-		rq->head++;
-		ok = true;
+	if (!READ_ONCE(tctx->owner))
+		return;
+	WRITE_ONCE(tctx->owner, GH_OWNER_NONE);
+	bpf_map_delete_elem(&runqueue, &gtid);
+}
+
+/* Kicks one idle enclave CPU so that it pops the fast path's queue. */
+static __always_inline void kick_idle_cpu(s32 claimed)
+{
+	u32 cpu;
+
+	/* select_cpu already took this one out of the idle mask for us. */
+	if (cpu_in_enclave(claimed)) {
+		scx_bpf_kick_cpu(claimed, SCX_KICK_IDLE);
+		return;
 	}
-	bpf_spin_unlock(&rq->lock);
-	return ok;
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu_in_enclave(cpu) && scx_bpf_test_and_clear_cpu_idle(cpu)) {
+			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+			return;
+		}
+	}
 }
 
 /*
- * Removes the first record for @gtid, copying it to @out: the slot becomes
- * a tombstone (gtid 0) that rq_pop hands out as stale. Linear in the queue
- * length; the agent calls it for reorders, not on every decision.
+ * ops.enqueue for a managed task: into its owner's DSQ. @front: it was
+ * displaced by a higher class and keeps its place at the head.
  */
-static __always_inline bool rq_remove_locked(struct gh_runqueue *rq, u64 gtid,
-					     struct gh_rq_entry *out)
+static __always_inline void custody_enqueue(struct task_struct *p, struct task_ctx *tctx,
+					    u64 enq_flags, bool front, s32 claimed_cpu)
 {
-	u32 n = rq->tail - rq->head, i, idx;
+	u32 flags = (enq_flags & SCX_ENQ_WAKEUP) ? GH_RQ_F_WAKEUP : 0;
+	u64 dsq = bpf_pick ? GH_DSQ_BPF : GH_DSQ_AGENT;
 
-	for (i = 0; i < GH_RQ_SIZE && i < n; i++) {
-		idx = (rq->head + i) & RQ_MASK;
-		if (rq->entries[idx].gtid == gtid) {
-			*out = rq->entries[idx];
-			rq->entries[idx].gtid = GH_NULL_GTID;
-			return true;
-		}
-	}
-	return false;
+	if (front)
+		flags |= GH_RQ_F_PREEMPTED;
+	custody_record(tctx, bpf_pick ? GH_OWNER_BPF : GH_OWNER_AGENT, flags);
+	scx_bpf_dsq_insert(p, dsq, pick_slice_ns, front ? SCX_ENQ_HEAD : 0);
+	if (bpf_pick)
+		kick_idle_cpu(claimed_cpu);
 }
 
-/* Reorders the runqueue for the agent: requeue at front/back, or remove. */
+/*
+ * ops.select_cpu's fast path: returns the CPU to wake @p on; on an idle
+ * CPU with nothing queued ahead of it, @p is inserted there directly and
+ * *@direct set.
+ */
+static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
+					   u64 wake_flags, bool *direct, s32 *claimed)
+{
+	bool is_idle = false;
+	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+
+	*direct = false;
+	*claimed = -1;
+	if (!is_idle || !cpu_in_enclave(cpu))
+		return cpu;
+	if (scx_bpf_dsq_nr_queued(GH_DSQ_BPF) == 0) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
+		*direct = true;
+	} else {
+		*claimed = cpu;
+	}
+	return cpu;
+}
+
+/* ops.dispatch's fast path: runs the head of the fast queue here. */
+static __always_inline bool fast_pick(s32 cpu)
+{
+	if (!cpu_in_enclave(cpu))
+		return false;
+	return scx_bpf_dsq_move_to_local(GH_DSQ_BPF);
+}
+
+/*
+ * Moves @gtid's task from DSQ @from to DSQ @to if it is still there.
+ * Returns true if it moved.
+ */
+static __always_inline bool custody_move(u64 gtid, u64 from, u64 to, u32 owner, u32 flags)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	bool moved = false;
+
+	p = bpf_task_from_pid(GH_GTID_PID(gtid));
+	if (!p)
+		return false;
+	tctx = lookup_task_ctx(p);
+	/* The iterator first: a task queued after it started cannot move. */
+	bpf_rcu_read_lock();
+	if (bpf_iter_scx_dsq_new(&it, from, 0) == 0 && tctx && tctx->gtid == gtid &&
+	    scx_bpf_dsq_move(&it, p, to, 0)) {
+		custody_record(tctx, owner, flags);
+		moved = true;
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
+	bpf_task_release(p);
+	return moved;
+}
+
+/*
+ * The agent's ownership requests (enum gh_rq_op): CLAIM a task from the
+ * fast path's queue into its own, or RELEASE one of its own to the back of
+ * the fast path's queue. result -ENOENT: the task was not waiting there.
+ */
 SEC("syscall")
 int gh_rq_op(struct gh_rq_op_args *args)
 {
-	struct gh_runqueue *rq = rq_get();
-	struct gh_rq_entry e = {};
-	bool found, ok = true;
+	bool ok = false;
 
-	if (!rq)
-		return 0;
-	bpf_spin_lock(&rq->lock);
-	found = rq_remove_locked(rq, args->gtid, &e);
-	if (found && args->op == GH_RQ_OP_REQUEUE_FRONT) {
-		e.flags |= GH_RQ_F_PRIO_BOOST;
-		ok = rq_push_locked(rq, &e, true);
-	} else if (found && args->op == GH_RQ_OP_REQUEUE_BACK) {
-		e.flags |= GH_RQ_F_YIELD;
-		ok = rq_push_locked(rq, &e, false);
-	}
-	bpf_spin_unlock(&rq->lock);
-	args->result = !found ? -2 /* ENOENT */ : ok ? 0 : -28 /* ENOSPC */;
+	if (args->op == GH_RQ_OP_CLAIM)
+		ok = custody_move(args->gtid, GH_DSQ_BPF, GH_DSQ_AGENT, GH_OWNER_AGENT,
+				  GH_RQ_F_CLAIMED);
+	else if (args->op == GH_RQ_OP_RELEASE)
+		ok = custody_move(args->gtid, GH_DSQ_AGENT, GH_DSQ_BPF, GH_OWNER_BPF, 0);
+	if (ok && args->op == GH_RQ_OP_RELEASE)
+		kick_idle_cpu(-1);
+	args->result = ok ? 0 : -ENOENT;
 	return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "agent/cli/dump.h"
 
+#include <algorithm>
+#include <vector>
 #include <bpf/bpf.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,21 @@ class PinnedMap {
     if (fd_ >= 0) close(fd_);
   }
 
+  // Returns every record of a hash map keyed by u64 (the runqueue).
+  template <typename V>
+  std::vector<V> ReadAll() const {
+    std::vector<V> out;
+    uint64_t key = 0, next;
+    const void* prev = nullptr;
+    while (bpf_map_get_next_key(fd_, prev, &next) == 0) {
+      V v;
+      if (bpf_map_lookup_elem(fd_, &next, &v) == 0) out.push_back(v);
+      key = next;
+      prev = &key;
+    }
+    return out;
+  }
+
   // Reads element @key into @value.
   absl::Status Read(uint32_t key, void* value) const {
     if (bpf_map_lookup_elem(fd_, &key, value)) {
@@ -64,16 +81,15 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
   if (!task_sws.ok()) return task_sws.status();
 
   std::string out;
-  auto rq = std::make_unique<gh_runqueue>();
-  if (absl::Status s = runqueue->Read(0, rq.get()); !s.ok()) return s;
-  uint32_t n = rq->tail - rq->head;
-  absl::StrAppendFormat(&out, "runqueue: %u records (head %u, tail %u)\n", n, rq->head, rq->tail);
-  for (uint32_t i = rq->head; i != rq->tail; i++) {
-    const gh_rq_entry& e = rq->entries[i % GH_RQ_SIZE];
-    if (e.gtid) {
-      absl::StrAppendFormat(&out, "  gtid=%#x pid=%u enqueued=%uns flags=%#x enq_seq=%u\n", e.gtid,
-                            GH_GTID_PID(e.gtid), e.enqueue_time, e.flags, e.enq_seq);
-    }
+  std::vector<gh_rq_entry> rq = runqueue->ReadAll<gh_rq_entry>();
+  std::sort(rq.begin(), rq.end(), [](const gh_rq_entry& a, const gh_rq_entry& b) {
+    return a.enqueue_time < b.enqueue_time;
+  });
+  absl::StrAppendFormat(&out, "runqueue: %u queued tasks\n", rq.size());
+  for (const gh_rq_entry& e : rq) {
+    absl::StrAppendFormat(&out, "  gtid=%#x pid=%u owner=%s enqueued=%uns flags=%#x\n", e.gtid,
+                          GH_GTID_PID(e.gtid), e.owner == GH_OWNER_BPF ? "bpf" : "agent",
+                          e.enqueue_time, e.flags);
   }
   int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
   // When the CPU section was read (CLOCK_MONOTONIC), to line it up with

@@ -23,6 +23,9 @@ ABSL_FLAG(int, global_cpu, -1,
 ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
           "Time slice the centralized agent enforces, e.g. 5ms; 'inf' for none (pure FIFO: a "
           "task runs until it blocks or yields, and a long one can trip the watchdog).");
+ABSL_FLAG(absl::Duration, agent_spin, absl::Microseconds(100),
+          "How long the global agent keeps polling after its last decision before it parks "
+          "and lets its CPU run workload, e.g. 50us; 0 parks at once.");
 ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
           "sched_ext watchdog: a runnable task waiting longer ejects the scheduler and "
           "returns every task to the fair class (100ms..30s).");
@@ -40,7 +43,7 @@ ABSL_FLAG(bool, dump, false,
 namespace gh {
 namespace {
 
-constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice",
+constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice", "agent_spin",
                                       "watchdog", "stats_interval", "stats_json", "pid",
                                       "user", "dump"};
 
@@ -131,6 +134,9 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   }
   cfg.global_cpu = absl::GetFlag(FLAGS_global_cpu);
   cfg.slice = absl::GetFlag(FLAGS_slice);
+  cfg.agent_spin = absl::GetFlag(FLAGS_agent_spin);
+  if (cfg.agent_spin < absl::ZeroDuration() || cfg.agent_spin > absl::Seconds(1))
+    return Usage("--agent-spin must be between 0 and 1s, e.g. 100us");
   if (cfg.slice <= absl::ZeroDuration()) return Usage("--slice must be positive or 'inf'");
   cfg.watchdog = absl::GetFlag(FLAGS_watchdog);
   if (cfg.watchdog < absl::Milliseconds(100) || cfg.watchdog > absl::Seconds(30)) {

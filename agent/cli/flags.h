@@ -37,6 +37,7 @@ struct Config {
   std::vector<int> cpus;          // the enclave; empty = all
   int global_cpu = -1;            // -1: first enclave CPU
   absl::Duration slice = absl::Milliseconds(20);
+  absl::Duration agent_spin = absl::Microseconds(100);
   absl::Duration watchdog = absl::Seconds(5);
   absl::Duration stats_interval = absl::Seconds(1);
   std::string stats_json;

@@ -108,7 +108,7 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, BpfScheduler& sched) {
     sched.SetGlobalCpu(global, successors);
     side.enclave->set_movable_agents(true);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
-        side.enclave.get(), CentralizedFifoConfig{global, cfg.slice});
+        side.enclave.get(), CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin});
   }
   side.agents->StartAgentThreads();
   return side;
@@ -132,6 +132,10 @@ int Run(const Config& cfg) {
   BpfSchedulerOptions opts;
   opts.bpf_pick = cfg.bpf_pick;
   opts.watchdog = cfg.watchdog;
+  // Slices are the kernel's: the agent's policy, per commit and per pick.
+  opts.txn_slice = cfg.slice;
+  opts.pick_slice = cfg.slice;
+  opts.resume_after_agent = cfg.model == Model::kCentralized;
   opts.enclave = cfg.cpus;
   opts.pin_dir = kPinDir;
   opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;

@@ -127,6 +127,7 @@ absl::Status BpfScheduler::Setup() {
   skel_->rodata->txn_slice_ns = ToNs(options_.txn_slice);
   skel_->rodata->pick_slice_ns = ToNs(options_.pick_slice);
   skel_->rodata->send_cpu_tick = options_.send_cpu_tick;
+  skel_->rodata->resume_after_agent = options_.resume_after_agent;
   skel_->rodata->nr_cpus = static_cast<uint32_t>(nr_cpus_);
   int64_t ms = absl::ToInt64Milliseconds(options_.watchdog);
   if (ms < 100 || ms > 30000) {
@@ -328,8 +329,9 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
   if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_rq_op), &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("runqueue op failed: ", strerror(-err)));
   }
-  if (args.result == -ENOENT) return absl::NotFoundError("task not on the runqueue");
-  if (args.result) return absl::ResourceExhaustedError("runqueue full");
+  if (args.result == -ENOENT) {
+    return absl::NotFoundError(absl::StrCat("task ", gtid, " is not waiting in the queue it would leave"));
+  }
   return absl::OkStatus();
 }
 

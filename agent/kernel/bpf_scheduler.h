@@ -36,6 +36,9 @@ struct BpfSchedulerOptions {
   std::vector<int> enclave;        // CPUs the scheduler may use; empty: all
   int nr_channels = 1;             // default channel + per-CPU channels
   bool send_cpu_tick = false;
+  // A task its CPU's agent preempted resumes when the agent parks, with no
+  // message (the centralized model; per-CPU agents recommit it instead).
+  bool resume_after_agent = false;
   std::string pin_dir;             // if set, pin the maps there (mode 0700)
 };
 
@@ -65,8 +68,8 @@ class BpfScheduler {
   gh_status_word* agent_sw(int cpu) const { return &agent_sw_[cpu]; }
   gh_txn* txn(int cpu) const { return &txn_[cpu]; }
 
-  // Submits the OPEN slots of the CPUs in @mask as one group and kicks
-  // them. Returns how many were submitted.
+  // Commits the OPEN slots of the CPUs in @mask as one group: each slot
+  // holds its outcome when this returns. Returns how many were committed.
   absl::StatusOr<uint32_t> Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS]);
   // Wakes @cpu's agent (gh_ping).
   absl::Status Ping(int cpu);
@@ -76,7 +79,8 @@ class BpfScheduler {
   // Parks @cpu's agent unless its Aseq moved past @agent_barrier (when
   // @check). Returns false if it must not park (new messages).
   absl::StatusOr<bool> LocalYieldPrepare(int cpu, bool check, uint32_t agent_barrier);
-  // Reorders the fast-path runqueue (enum gh_rq_op). NotFound if absent.
+  // Moves a queued task between the owners (enum gh_rq_op: CLAIM from the
+  // fast path, RELEASE to it). NotFound if it was not waiting there.
   absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op);
   // Associates a task with a channel (AssociateTask); channel 0 is default.
   absl::Status AssociateTask(uint64_t gtid, uint32_t channel);

@@ -5,7 +5,6 @@
 #include <unistd.h>
 #include <time.h>
 
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agent/kernel/task_policy.h"
@@ -13,9 +12,6 @@
 #include "agent/lib/clock.h"
 
 namespace gh {
-
-// How long a remote commit may wait for its CPU before it is aborted.
-constexpr absl::Duration kRemoteCommitTimeout = absl::Milliseconds(5);
 
 // A Channel over one of the scheduler's ring buffers.
 class KernelEnclave::RingBufferChannel : public Channel {
@@ -90,51 +86,25 @@ bool KernelEnclave::IsAgentThreadOf(int cpu) const {
 bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
   uint64_t mask[GH_CPUMASK_WORDS];
   for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
-  // A local commit (the caller's own CPU): the agent parks first, so that
-  // once it sleeps the CPU reaches ops.dispatch and runs the target; it is
-  // woken by the next message on its channel, or at once if the commit fails.
+  // Latched: every slot holds its outcome when the commit program returns.
+  if (!sched_->Commit(mask).ok()) return false;
+  bool all_complete = true;
   int self = -1;
   for (int cpu : cpus) {
-    if (IsAgentThreadOf(cpu)) self = cpu;
-  }
-  if (self >= 0 && !sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) return false;
-  if (!sched_->Commit(mask).ok()) return false;
-  if (self >= 0) {
-    gh_txn* own = sched_->txn(self);
-    for (;;) {
-      SleepUntilActive(self);
-      if (__atomic_load_n(&own->state, __ATOMIC_ACQUIRE) >= GH_TXN_COMPLETE) break;
-      if (!sched_->Attached()) return false;
-      // Woken before our CPU applied the commit (a message raced it): park
-      // again, or the CPU never reaches ops.dispatch. The message waits in
-      // the channel for the next Step.
-      if (!sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) break;
-    }
-  }
-  bool all_complete = true;
-  const absl::Time deadline = absl::Now() + kRemoteCommitTimeout;
-  for (int cpu : cpus) {
-    gh_txn* t = sched_->txn(cpu);
-    uint32_t s;
-    // A remote outcome arrives within one dispatch on the target CPU.
-    while ((s = __atomic_load_n(&t->state, __ATOMIC_ACQUIRE)) < GH_TXN_COMPLETE &&
-           s != GH_TXN_OPEN && s != GH_TXN_IDLE) {
-      // Once the kernel has stopped the scheduler no dispatch will answer.
-      if (!sched_->Attached()) return false;
-      // A CPU that never reaches ops.dispatch (a fair-class task took it
-      // while it was idle, so no cpu_release told us) must not stall the
-      // agent: withdraw the slot unless its CPU has claimed it meanwhile.
-      if (s == GH_TXN_SUBMITTED && absl::Now() > deadline) {
-        uint32_t expected = GH_TXN_SUBMITTED;
-        if (__atomic_compare_exchange_n(&t->state, &expected, GH_TXN_ABORTED, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-          s = GH_TXN_ABORTED;
-          break;
-        }
-      }
-      std::this_thread::yield();
-    }
+    const uint32_t s = __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);
+    if (s == GH_TXN_OPEN || s == GH_TXN_IDLE) continue;  // not ours to commit
     all_complete &= s == GH_TXN_COMPLETE;
+    if (s == GH_TXN_COMPLETE && IsAgentThreadOf(cpu)) self = cpu;
+  }
+  // A local commit put the task behind us in our CPU's local DSQ: park so
+  // that it runs, unless a message arrived since the agent read its Aseq
+  // (then the agent runs on, and the task after its next park). The
+  // centralized global agent parks by itself, after leaving its round.
+  if (self >= 0 && self != GlobalCpu()) {
+    const gh_txn* own = sched_->txn(self);
+    absl::StatusOr<bool> parked =
+        sched_->LocalYieldPrepare(self, own->check_agent_barrier != 0, own->agent_barrier);
+    if (parked.ok() && *parked) SleepUntilActive(self);
   }
   return all_complete;
 }

@@ -10,10 +10,10 @@
 //
 //   AgentStatusWord/TaskStatusWord  entries of the status-word arrays
 //   TxnSlot                         entries of the transaction-slot array
-//   CommitRunRequests(cpus)         submit the OPEN slots of `cpus`, wait for
-//                                   their outcomes (the commit program)
+//   CommitRunRequests(cpus)         commit the OPEN slots of `cpus`: outcomes
+//                                   known on return (the commit program)
 //   LocalYield / Ping               park the calling agent / wake one
-//   RunqueueOp                      reorder the fast-path runqueue by gtid
+//   RunqueueOp                      claim a task from / release it to the fast path
 //   DefaultChannel / CpuChannel     the ring buffers
 //
 // Time: Now() is the kernel clock (clock.h); the simulator's is virtual.
@@ -68,13 +68,15 @@ class Enclave {
   // and InitRunRequests() ran.
   RunRequest* GetRunRequest(int cpu);
 
-  // Submits the OPEN slots of `cpus` as one group and waits until each has an
-  // outcome. Slots of `cpus` that are not OPEN are ignored. Returns true iff
-  // every submitted slot COMPLETEd. A COMPLETE slot on the CPU of an active
-  // agent gives that CPU to the task and parks the agent: for a local commit
-  // (the caller's own CPU) the real backend returns once the agent is woken
-  // again (by a message on its channel or a Ping); the simulator returns at
-  // once and steps the agent again when it is woken.
+  // Commits the OPEN slots of `cpus` as one group; every slot holds its
+  // outcome when this returns (nothing waits for the target CPUs). Slots of
+  // `cpus` that are not OPEN are ignored. Returns true iff every submitted
+  // slot COMPLETEd. A COMPLETE slot on the CPU of an active agent gives that
+  // CPU to the task and parks the agent: for a local commit (the caller's
+  // own CPU) the real backend returns once the agent is woken again (by a
+  // message on its channel or a Ping) -- except the global agent, which
+  // parks with LocalYield after its round; the simulator returns at once
+  // and steps the agent again when it is woken.
   virtual bool CommitRunRequests(const CpuList& cpus) = 0;
 
   // Parks the agent of `cpu` (the caller) until pinged, unless the agent's
@@ -109,8 +111,9 @@ class Enclave {
   // --- fast path
   // Returns true iff the kernel side runs queued tasks on idle CPUs itself.
   virtual bool bpf_pick() const = 0;
-  // Moves (REQUEUE_FRONT/BACK) or removes the runqueue record of `gtid`.
-  // Returns NotFound if it has none.
+  // Moves a queued task between the owners: CLAIM takes it from the fast
+  // path for the agent, RELEASE gives it back (invariant 7). Returns
+  // NotFound if it was not waiting in the queue it would leave.
   virtual absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op) = 0;
 
  protected:

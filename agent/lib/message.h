@@ -48,6 +48,9 @@ class Message {
   // picked (TASK_ON_CPU) the task.
   bool bpf_queued() const { return flags() & GH_MSG_F_BPF_QUEUED; }
   bool bpf_picked() const { return flags() & GH_MSG_F_BPF_PICKED; }
+  // TASK_PREEMPT: its slice ran out (or a commit took its CPU), rather
+  // than a higher class taking the CPU.
+  bool slice_ended() const { return flags() & GH_MSG_F_SLICE_ENDED; }
 
   // Returns the task's gtid. REQUIRES: is_task_msg().
   uint64_t gtid() const {

@@ -13,10 +13,13 @@ CentralizedFifoScheduler::CentralizedFifoScheduler(
     : BasicDispatchScheduler(enclave, cpus),
       cpu_states_(GH_MAX_CPUS),
       initial_global_cpu_(cpus.IsSet(config.global_cpu) ? config.global_cpu : cpus.Front()),
-      preemption_time_slice_(config.preemption_time_slice) {}
+      preemption_time_slice_(config.preemption_time_slice),
+      spin_(config.spin) {}
 
 void CentralizedFifoScheduler::EnclaveReady() {
-  const absl::Status s = GetDefaultChannel().SetAgent(-1);
+  // The default channel wakes the global agent; the role's moves carry
+  // the tie along (Enclave::MoveGlobal).
+  const absl::Status s = GetDefaultChannel().SetAgent(initial_global_cpu_);
   GH_CHECK_MSG(s.ok(), std::string(s.message()));
   GH_CHECK(MoveGlobalRole(/*from=*/-1, initial_global_cpu_));
 }
@@ -98,9 +101,15 @@ void CentralizedFifoScheduler::Detach(CentralizedFifoTask* task) {
     case State::kOnCpu: ClearCurrent(task); break;
     case State::kQueued: RemoveFromRunqueue(task); break;
     case State::kYielding: RemoveYielding(task); break;
+    case State::kBpfQueued: task->state = State::kRunnable; break;
     case State::kBlocked:
     case State::kRunnable: break;
   }
+}
+
+void CentralizedFifoScheduler::ToBpfQueue(CentralizedFifoTask* task) {
+  Detach(task);
+  task->state = State::kBpfQueued;
 }
 
 void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, int cpu) {
@@ -116,15 +125,16 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, int cpu) {
 void CentralizedFifoScheduler::TaskNew(CentralizedFifoTask* task, const Message& msg) {
   task->seqnum = msg.seqnum();
   task->state = State::kBlocked;
-  if (msg.task_new().runnable) {
-    task->state = State::kRunnable;
-    Enqueue(task);
-  }
   ++num_tasks_;
+  if (!msg.task_new().runnable) return;
+  if (msg.bpf_queued()) return ToBpfQueue(task);
+  task->state = State::kRunnable;
+  Enqueue(task);
 }
 
 void CentralizedFifoScheduler::TaskRunnable(CentralizedFifoTask* task, const Message& msg) {
   GH_CHECK(task->state == State::kBlocked);
+  if (msg.bpf_queued()) return ToBpfQueue(task);
   task->state = State::kRunnable;
   // A non-deferrable wakeup may hold resources others wait for: go first.
   task->prio_boost = !msg.wakeup().deferrable;
@@ -137,16 +147,19 @@ void CentralizedFifoScheduler::TaskBlocked(CentralizedFifoTask* task, const Mess
 }
 
 void CentralizedFifoScheduler::TaskPreempted(CentralizedFifoTask* task, const Message& msg) {
-  task->preempted = true;
+  if (msg.bpf_queued()) return ToBpfQueue(task);
+  // A higher class took its CPU: it goes first. Its slice ran out: last.
+  task->preempted = !msg.slice_ended();
+  if (msg.slice_ended()) stats().Count(kCtrSlicePreemptions);
   if (task->oncpu()) {
     ClearCurrent(task);
     Enqueue(task);
   }
-  // Otherwise it is already queued (slice preemption requeued it) or skips
-  // this round (yielding).
+  // Otherwise it is already queued or skips this round (yielding).
 }
 
 void CentralizedFifoScheduler::TaskYield(CentralizedFifoTask* task, const Message& msg) {
+  if (msg.bpf_queued()) return ToBpfQueue(task);
   if (task->oncpu()) {
     ClearCurrent(task);
     Yield(task);
@@ -171,6 +184,7 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
   if (!msg.bpf_picked() && task->oncpu() && task->cpu == msg.cpu()) return;
   if (task->state == State::kQueued) RemoveFromRunqueue(task);
   if (task->state == State::kYielding) RemoveYielding(task);
+  if (task->state == State::kBpfQueued) task->state = State::kRunnable;
   if (task->oncpu()) ClearCurrent(task);
   // Believed asleep: the kernel ran it without a wakeup we saw (as when
   // sched_ext runs every task itself while it ejects the scheduler).
@@ -185,27 +199,35 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
 
 // ------------------------------------------------------------ scheduling
 
-void CentralizedFifoScheduler::GlobalSchedule(const StatusWord& agent_sw,
-                                              BarrierToken agent_sw_last) {
-  const int global_cpu = GetGlobalCPUId();
-  const absl::Time now = MonotonicNow();
-  CpuList available, assigned;
-  for (int cpu : cpus()) {
-    const CpuState& cs = cpu_states_[cpu];
-    // The global agent's CPU runs no workload. (Its last task may still be
-    // listed until that task's TASK_PREEMPT arrives.)
+int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task,
+                                      const CpuList& available, int global_cpu) const {
+  const int last = task->status_word.cpu();
+  if (last >= 0 && last != global_cpu && available.IsSet(last)) return last;
+  int any = -1;
+  for (int cpu : available) {
     if (cpu == global_cpu) continue;
-    // A higher class (e.g. CFS, RT) holds this CPU.
-    if (!Available(cpu)) continue;
-    // The task there is inside its time slice.
-    if (cs.current && now - cs.last_commit < preemption_time_slice_) continue;
+    if (enclave()->AgentStatusWord(cpu).cpu_avail()) return cpu;
+    if (any < 0) any = cpu;
+  }
+  return any >= 0 ? any : global_cpu;
+}
+
+CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
+    const StatusWord& agent_sw, BarrierToken agent_sw_last) {
+  const int global_cpu = GetGlobalCPUId();
+  CpuList available, assigned;
+  Round round;
+  for (int cpu : cpus()) {
+    // A higher class (e.g. CFS, RT) holds this CPU, or a task of ours runs
+    // there (until its slice ends, which the kernel enforces).
+    if (!Available(cpu) || cpu_states_[cpu].current) continue;
     available.Set(cpu);
   }
 
   while (!available.Empty()) {
     CentralizedFifoTask* next = Dequeue();
     if (!next) break;
-    // Still on a CPU (preempted by us, not yet off it), or messages we have
+    // Still on a CPU (its TASK_PREEMPT not read yet), or messages we have
     // not read: skip it this round.
     if (next->status_word.on_cpu()) {
       stats().Count(kCtrSkippedOnCpu);
@@ -217,22 +239,22 @@ void CentralizedFifoScheduler::GlobalSchedule(const StatusWord& agent_sw,
       Yield(next);
       continue;
     }
-    const int next_cpu = available.Front();
-    CpuState& cs = cpu_states_[next_cpu];
-    if (cs.current) {
-      // Its slice expired: the commit preempts it; it goes to the back.
-      stats().Count(kCtrSlicePreemptions);
-      cs.current->state = State::kRunnable;
-      cs.current->cpu = -1;
-      Enqueue(cs.current);
-    }
-    cs.current = next;
-    available.Clear(next_cpu);
-    assigned.Set(next_cpu);
-    // No agent barrier: the global agent commits on other CPUs than its own.
-    enclave()->GetRunRequest(next_cpu)->Open({.target = next->gtid,
-                                              .target_barrier = next->seqnum,
-                                              .commit_flags = GH_COMMIT_AT_TXN_COMMIT});
+    const int cpu = PickCpu(next, available, global_cpu);
+    cpu_states_[cpu].current = next;
+    available.Clear(cpu);
+    assigned.Set(cpu);
+    // The global CPU is ours: the task runs once we park, and the commit
+    // fails AGENT_STALE if news arrived since this round began. Elsewhere
+    // the CPU is free, so the task runs when it next schedules: nothing
+    // is preempted.
+    const bool own = cpu == global_cpu;
+    round.own_cpu |= own;
+    enclave()->GetRunRequest(cpu)->Open({.target = next->gtid,
+                                         .target_barrier = next->seqnum,
+                                         .agent_barrier = agent_sw_last,
+                                         .check_agent_barrier = own,
+                                         .commit_flags = GH_COMMIT_AT_SCHEDULE,
+                                         .slice = preemption_time_slice_});
   }
 
   if (!assigned.Empty()) {
@@ -242,10 +264,12 @@ void CentralizedFifoScheduler::GlobalSchedule(const StatusWord& agent_sw,
   }
   for (int cpu : assigned) {
     CpuState& cs = cpu_states_[cpu];
+    ++round.commits;
     if (enclave()->GetRunRequest(cpu)->succeeded()) {
       TaskOnCpu(cs.current, cpu);
     } else {
       // Never lose it: back to the front, and the CPU is free again.
+      if (cpu == global_cpu) round.own_cpu = false;
       cs.current->prio_boost = true;
       Enqueue(cs.current);
       cs.current = nullptr;
@@ -259,6 +283,7 @@ void CentralizedFifoScheduler::GlobalSchedule(const StatusWord& agent_sw,
     Enqueue(t);
   }
   yielding_tasks_.clear();
+  return round;
 }
 
 bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
@@ -296,17 +321,36 @@ void CentralizedFifoAgent::Step() {
     enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
     return;
   }
-  std::lock_guard<std::mutex> round(scheduler_->global_mu());
-  if (cpu() != scheduler_->GetGlobalCPUId()) return;  // lost it while waiting
-  scheduler_->NoteGlobalRound(cpu());
-  if (boosted_priority() && scheduler_->PickNextGlobalCPU(agent_barrier, cpu())) return;
-  Channel& channel = scheduler_->GetDefaultChannel();
-  Message msg;
-  while (!(msg = channel.Peek()).empty()) {
-    scheduler_->DispatchMessage(msg);
-    channel.Consume(msg);
+  CentralizedFifoScheduler::Round round;
+  int messages = 0;
+  {
+    std::lock_guard<std::mutex> lock(scheduler_->global_mu());
+    if (cpu() != scheduler_->GetGlobalCPUId()) return;  // lost it while waiting
+    scheduler_->NoteGlobalRound(cpu());
+    if (boosted_priority() && scheduler_->PickNextGlobalCPU(agent_barrier, cpu())) return;
+    Channel& channel = scheduler_->GetDefaultChannel();
+    Message msg;
+    while (!(msg = channel.Peek()).empty()) {
+      scheduler_->DispatchMessage(msg);
+      channel.Consume(msg);
+      ++messages;
+    }
+    round = scheduler_->GlobalSchedule(status_word(), agent_barrier);
   }
-  scheduler_->GlobalSchedule(status_word(), agent_barrier);
+  // Spin while rounds find work; park (outside the round lock, so that a
+  // new global agent is never kept waiting) once they stop finding any,
+  // at once if our own CPU has a task waiting for us to leave it. News
+  // since agent_barrier was read keeps us running (LocalYield fails).
+  const absl::Time now = enclave()->Now();
+  if ((messages > 0 || round.commits > 0) && !round.own_cpu) {
+    idle_since_ = absl::InfiniteFuture();
+    return;
+  }
+  if (idle_since_ == absl::InfiniteFuture()) idle_since_ = now;
+  if (!round.own_cpu && now - idle_since_ < scheduler_->spin()) return;
+  idle_since_ = absl::InfiniteFuture();
+  scheduler_->stats().Count(kCtrLocalYields);
+  enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
 }
 
 FullCentralizedFifoAgent::FullCentralizedFifoAgent(Enclave* enclave,

@@ -1,26 +1,33 @@
 // fifo_centralized.h: the centralized FIFO scheduler (ghOSt's
 // schedulers/fifo/centralized), on the abstract Enclave.
 //
-// One global agent spins on its CPU (which runs no workload); every other
-// agent parks in LocalYield. Each iteration the global agent drains the
-// default channel, then GlobalSchedule():
-//   1. picks the available CPUs: not the global CPU, not held by a higher
-//      class, not running a task that is still inside its time slice;
+// One global agent decides; every other agent parks in LocalYield. Each
+// iteration the global agent drains the default channel, then
+// GlobalSchedule():
+//   1. picks the available CPUs: not held by a higher class, and with no
+//      task of ours on them (slices are the kernel's: a task whose slice
+//      ran out comes back by itself, as TASK_PREEMPT with slice_ended);
 //   2. dequeues tasks in FIFO order, skipping (for one round) tasks that are
 //      still on a CPU or have unread messages (Tseq != status-word barrier),
-//      and opens a transaction per CPU (a task past its slice on that CPU is
-//      requeued at the back: it is preempted by the commit);
-//   3. commits all of them as one group; a success is TaskOnCpu, a failure
-//      requeues the task at the front with prio_boost;
+//      and opens a transaction per CPU, preferring the CPU the task last
+//      ran on, then idle CPUs; the global agent's own CPU comes last;
+//   3. commits all of them as one group; every outcome is known at once: a
+//      success is TaskOnCpu, a failure requeues the task at the front with
+//      prio_boost;
 //   4. returns tasks that yielded during the round to the queue.
+// The global agent spins while rounds make progress and parks (LocalYield)
+// after `spin` without any, so that its CPU runs workload too; a message on
+// the default channel (tied to the global agent) wakes it. It parks at
+// once after giving its own CPU to a task.
 // When a higher class takes the global CPU (GH_SW_BOOST_PRIO in the agent's
 // status word) the agent hands the global role to the nearest available CPU
 // (PickNextGlobalCPU: SMT sibling, L3 sibling, NUMA node, any), pings that
 // agent and parks itself on its next iteration.
 //
-// With the kernel's fast path (bpf_pick) the kernel runs new and woken tasks
-// itself; the agent learns of it from TASK_ON_CPU with BPF_PICKED and then
-// treats the task as running (its slice counts from the pick).
+// With the kernel's fast path (bpf_pick) the fast path owns new, woken and
+// preempted tasks (messages flagged BPF_QUEUED): the agent tracks them
+// (kBpfQueued) but never commits them; it learns that one runs from
+// TASK_ON_CPU with BPF_PICKED.
 //
 // Thread safety: scheduler state is used by the agent that holds the global
 // role, inside global_mu(). Who holds the role is the kernel's word
@@ -47,12 +54,14 @@
 namespace gh {
 
 // States of a task and their legal transitions:
-//   kBlocked  -> kRunnable (WAKEUP)
-//   kRunnable -> kQueued (Enqueue) | kOnCpu (commit, BPF pick) | kYielding
-//   kQueued   -> kRunnable (Dequeue) | kBlocked (BLOCKED while queued)
-//   kOnCpu    -> kRunnable (preempted, slice) | kBlocked | kYielding (YIELD)
-//   kYielding -> kQueued (end of the round) | kBlocked
-enum class CentralizedTaskState { kBlocked, kRunnable, kQueued, kOnCpu, kYielding };
+//   kBlocked   -> kRunnable (WAKEUP) | kBpfQueued (WAKEUP, fast path)
+//   kRunnable  -> kQueued (Enqueue) | kOnCpu (commit, BPF pick) | kYielding
+//   kQueued    -> kRunnable (Dequeue) | kBlocked (BLOCKED while queued)
+//   kOnCpu     -> kRunnable (preempted) | kBlocked | kYielding (YIELD)
+//                 | kBpfQueued (preempted or yielded, fast path)
+//   kYielding  -> kQueued (end of the round) | kBlocked
+//   kBpfQueued -> kOnCpu (BPF pick) | kBlocked
+enum class CentralizedTaskState { kBlocked, kRunnable, kQueued, kOnCpu, kYielding, kBpfQueued };
 
 struct CentralizedFifoTask : Task {
   CentralizedFifoTask(uint64_t gtid, StatusWord sw) : Task(gtid, sw) {}
@@ -67,7 +76,10 @@ struct CentralizedFifoTask : Task {
 
 struct CentralizedFifoConfig {
   int global_cpu = -1;  // -1 or not in the enclave: its first CPU
+  // The slice of each commit, enforced by the kernel.
   absl::Duration preemption_time_slice = absl::InfiniteDuration();
+  // How long the global agent spins without progress before it parks.
+  absl::Duration spin = absl::Microseconds(100);
 };
 
 class CentralizedFifoScheduler
@@ -83,8 +95,13 @@ class CentralizedFifoScheduler
   void EnclaveReady() override;
   bool Empty() const override { return num_tasks_ == 0; }
 
+  // What a scheduling round did.
+  struct Round {
+    int commits = 0;         // transactions committed (either outcome)
+    bool own_cpu = false;    // a task was given the global agent's own CPU
+  };
   // One scheduling round (see the file comment). Called by the global agent.
-  void GlobalSchedule(const StatusWord& agent_sw, BarrierToken agent_sw_last);
+  Round GlobalSchedule(const StatusWord& agent_sw, BarrierToken agent_sw_last);
   // Moves the global role off `this_cpu`. Returns true iff `this_cpu` no
   // longer holds it (moved here or, meanwhile, by the kernel side).
   bool PickNextGlobalCPU(BarrierToken agent_barrier, int this_cpu);
@@ -94,6 +111,7 @@ class CentralizedFifoScheduler
   void NoteGlobalRound(int cpu);
   // Serializes the scheduling rounds of the agents (see the file comment).
   std::mutex& global_mu() { return global_mu_; }
+  absl::Duration spin() const { return spin_; }
   Channel& GetDefaultChannel() { return enclave()->DefaultChannel(); }
   // Returns true iff no higher class holds `cpu`.
   bool Available(int cpu) const;
@@ -129,6 +147,11 @@ class CentralizedFifoScheduler
   void RemoveYielding(CentralizedFifoTask* task);
   // The task is known to run on `cpu`.
   void TaskOnCpu(CentralizedFifoTask* task, int cpu);
+  // The fast path owns it now (a message flagged BPF_QUEUED).
+  void ToBpfQueue(CentralizedFifoTask* task);
+  // The CPU of `available` to give `task`: where it last ran, else an
+  // idle one, else any; the global agent's own CPU only if none other.
+  int PickCpu(const CentralizedFifoTask* task, const CpuList& available, int global_cpu) const;
   // The task left its CPU: forget it as that CPU's current.
   void ClearCurrent(CentralizedFifoTask* task);
   // Takes the task out of every structure (before it is freed).
@@ -141,6 +164,7 @@ class CentralizedFifoScheduler
   int last_round_cpu_ = -1;  // guarded by global_mu_
   std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
+  const absl::Duration spin_;
   int num_tasks_ = 0;
 };
 
@@ -157,6 +181,7 @@ class CentralizedFifoAgent : public Agent {
 
  private:
   CentralizedFifoScheduler* const scheduler_;
+  absl::Time idle_since_ = absl::InfiniteFuture();  // no progress since
 };
 
 class FullCentralizedFifoAgent : public FullAgent {

@@ -167,7 +167,8 @@ class SimKernel : public Enclave {
     int channel = GH_DEFAULT_CHANNEL;
     CpuList affinity;
     uint64_t gen = 0;      // bumped on every transition; stale events ignored
-    uint32_t rq_seq = 0;   // matches gh_rq_entry.enq_seq while queued
+    uint32_t rq_seq = 0;   // matches SimRqEntry.seq while queued
+    bool bpf_owned = false;  // waiting in the fast path's queue
     int64_t run_start = 0;
     uint64_t runtime = 0;
   };
@@ -220,7 +221,12 @@ class SimKernel : public Enclave {
   // sim_txn.cc: transactions and the fast path.
   uint32_t ApplyTxn(int cpu, const gh_txn& txn);
   void RqPush(int ti, uint32_t flags);
-  bool RqLive(const gh_rq_entry& e) const;
+  // A fast-path queue record and the task's rq_seq when it was queued.
+  struct SimRqEntry {
+    gh_rq_entry e;
+    uint32_t seq;
+  };
+  bool RqLive(const SimRqEntry& r) const;
   void TryBpfPick(int cpu);
   void KickIdleCpus();
 
@@ -244,7 +250,7 @@ class SimKernel : public Enclave {
   std::vector<std::unique_ptr<SimChannel>> channels_;
   std::vector<int> agent_channel_;  // cpu -> channel tied to its agent, or -1
   std::deque<std::pair<int, gh_msg>> in_flight_;  // msg_delay > 0
-  std::deque<gh_rq_entry> rq_;
+  std::deque<SimRqEntry> rq_;
   uint64_t kstats_[GH_NR_STATS] = {};
 
   std::function<void(const CpuList&)> before_commit_;

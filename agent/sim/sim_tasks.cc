@@ -101,7 +101,7 @@ void SimKernel::Arrive(int ti) {
   const bool queue = runnable && config_.bpf_pick;
   SendTaskMsg(ti, GH_MSG_TASK_NEW, queue ? GH_MSG_F_BPF_QUEUED : 0, m);
   if (queue) {
-    RqPush(ti, GH_RQ_F_NEW);
+    RqPush(ti, 0);
     KickIdleCpus();
   }
   if (!runnable)
@@ -145,6 +145,7 @@ void SimKernel::StartRunning(int ti, int cpu, bool bpf_picked) {
   t.run_start = now_;
   ++t.gen;
   ++t.rq_seq;  // any runqueue record of it is now stale
+  t.bpf_owned = false;
   c.current = ti;
   ++c.cpu_seq;
   gh_status_word& sw = Sw(ti);
@@ -301,6 +302,7 @@ void SimKernel::EndTask(int ti, int type) {
   t.state = SimTaskState::kEnded;
   ++t.gen;
   ++t.rq_seq;
+  t.bpf_owned = false;
   ++ended_;
   Trace(-1, TraceKind::kEnd, t.gtid, static_cast<uint32_t>(type));
   if (had_sw) {

@@ -31,8 +31,8 @@ bool SimKernel::CommitRunRequests(const CpuList& mask) {
   return all;
 }
 
-// The validation order of the kernel side's ops.dispatch; each check names
-// the outcome it produces.
+// The validation order of the kernel side's commit program
+// (bpf/transactions.bpf.h); each check names the outcome it produces.
 uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
   if (!cpus().IsSet(cpu) || cpus_[cpu].busy > 0) return GH_TXN_CPU_UNAVAIL;
   if (txn.gtid == GH_NULL_GTID) return GH_TXN_INVALID_TARGET;
@@ -59,6 +59,7 @@ uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
     if ((txn.commit_flags & GH_ALLOW_TASK_ONCPU) && t.cpu == cpu) return GH_TXN_COMPLETE;
     return GH_TXN_TARGET_ONCPU;
   }
+  if (t.state == SimTaskState::kRunnable && t.bpf_owned) return GH_TXN_NOT_PERMITTED;
   if (t.state != SimTaskState::kRunnable) return GH_TXN_TARGET_NOT_RUNNABLE;
   if (!t.affinity.IsSet(cpu)) return GH_TXN_CPU_UNAVAIL;
 
@@ -75,19 +76,20 @@ uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
 // ------------------------------------------------------------- fast path
 
 void SimKernel::RqPush(int ti, uint32_t flags) {
-  if (rq_.size() >= GH_RQ_SIZE) {
+  if (rq_.size() >= GH_MAX_TASKS) {
     ++kstats_[GH_STAT_RQ_FULL];  // the agent still has the task
     return;
   }
   Task& t = tasks_[ti];
   ++t.rq_seq;
-  rq_.push_back(gh_rq_entry{t.gtid, static_cast<uint64_t>(now_), flags, t.rq_seq});
+  t.bpf_owned = true;
+  rq_.push_back({gh_rq_entry{t.gtid, static_cast<uint64_t>(now_), flags, GH_OWNER_BPF}, t.rq_seq});
 }
 
-bool SimKernel::RqLive(const gh_rq_entry& e) const {
-  const int ti = Find(e.gtid);
+bool SimKernel::RqLive(const SimRqEntry& r) const {
+  const int ti = Find(r.e.gtid);
   return ti >= 0 && tasks_[ti].state == SimTaskState::kRunnable &&
-         tasks_[ti].rq_seq == e.enq_seq;
+         tasks_[ti].rq_seq == r.seq;
 }
 
 void SimKernel::TryBpfPick(int cpu) {
@@ -100,7 +102,7 @@ void SimKernel::TryBpfPick(int cpu) {
       it = rq_.erase(it);
       continue;
     }
-    const int ti = Find(it->gtid);
+    const int ti = Find(it->e.gtid);
     if (!tasks_[ti].affinity.IsSet(cpu)) {
       ++it;
       continue;
@@ -120,34 +122,34 @@ void SimKernel::KickIdleCpus() {
 
 std::vector<gh_rq_entry> SimKernel::bpf_runqueue() const {
   std::vector<gh_rq_entry> live;
-  for (const gh_rq_entry& e : rq_)
-    if (RqLive(e)) live.push_back(e);
+  for (const SimRqEntry& r : rq_)
+    if (RqLive(r)) live.push_back(r.e);
   return live;
 }
 
+// CLAIM takes a task out of the fast path's queue for the agent (it is
+// then the agent's, as in the kernel's GH_DSQ_AGENT); RELEASE gives an
+// agent-owned runnable task to the back of the fast path's queue.
 absl::Status SimKernel::RunqueueOp(uint64_t gtid, gh_rq_op op) {
-  if (op != GH_RQ_OP_REQUEUE_FRONT && op != GH_RQ_OP_REQUEUE_BACK &&
-      op != GH_RQ_OP_REMOVE)
-    return absl::InvalidArgumentError("unknown runqueue op");
-  for (auto it = rq_.begin(); it != rq_.end(); ++it) {
-    if (it->gtid != gtid || !RqLive(*it)) continue;
-    gh_rq_entry e = *it;
-    rq_.erase(it);
-    switch (op) {
-      case GH_RQ_OP_REQUEUE_FRONT:
-        e.flags |= GH_RQ_F_PRIO_BOOST;
-        rq_.push_front(e);
-        break;
-      case GH_RQ_OP_REQUEUE_BACK:
-        e.flags |= GH_RQ_F_YIELD;
-        rq_.push_back(e);
-        break;
-      default:  // GH_RQ_OP_REMOVE
-        break;
+  const int ti = Find(gtid);
+  if (op == GH_RQ_OP_CLAIM) {
+    for (auto it = rq_.begin(); it != rq_.end(); ++it) {
+      if (it->e.gtid != gtid || !RqLive(*it)) continue;
+      rq_.erase(it);
+      ++tasks_[ti].rq_seq;
+      tasks_[ti].bpf_owned = false;
+      return absl::OkStatus();
     }
-    return absl::OkStatus();
+  } else if (op == GH_RQ_OP_RELEASE) {
+    if (ti >= 0 && tasks_[ti].state == SimTaskState::kRunnable && !tasks_[ti].bpf_owned) {
+      RqPush(ti, 0);
+      KickIdleCpus();
+      return absl::OkStatus();
+    }
+  } else {
+    return absl::InvalidArgumentError("unknown runqueue op");
   }
-  return absl::NotFoundError(absl::StrFormat("%#x is not queued", gtid));
+  return absl::NotFoundError(absl::StrFormat("%#x is not waiting in that queue", gtid));
 }
 
 }  // namespace gh

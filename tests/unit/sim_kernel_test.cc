@@ -386,14 +386,16 @@ TEST(SimKernel, BpfPickRunsQueuedTaskAndStalesAgentDecision) {
   EXPECT_EQ(k.kernel_stat(GH_STAT_BPF_PICKS), 2u);
 }
 
-// Tests that a committed task leaves the fast-path runqueue and that the
-// agent can requeue a record at the front or back, or remove it.
-TEST(SimKernel, RunqueueOpsReorderTheFastPathQueue) {
+// Tests that a task the fast path owns cannot be committed until the agent
+// claims it (NOT_PERMITTED), that a claim takes it out of the fast path's
+// queue, that a released task joins the back of it, and that claiming a
+// task twice fails.
+TEST(SimKernel, AgentClaimsFastPathTaskBeforeCommittingIt) {
   SimConfig c = Config(1);
   c.bpf_pick = true;
   SimKernel k(c);
   k.AddHigherClassBusy(0, absl::ZeroDuration(), absl::Milliseconds(1));
-  uint64_t g[4];
+  uint64_t g[3];
   for (auto& x : g) x = k.AddTask({.script = {A::Run(5 * kUs)}});
   k.RunFor(absl::ZeroDuration());
   auto order = [&] {
@@ -401,15 +403,15 @@ TEST(SimKernel, RunqueueOpsReorderTheFastPathQueue) {
     for (auto& e : k.bpf_runqueue()) v.push_back(e.gtid);
     return v;
   };
-  EXPECT_EQ(order(), (std::vector<uint64_t>{g[0], g[1], g[2], g[3]}));
-  ASSERT_TRUE(k.RunqueueOp(g[2], GH_RQ_OP_REQUEUE_FRONT).ok());
-  ASSERT_TRUE(k.RunqueueOp(g[0], GH_RQ_OP_REQUEUE_BACK).ok());
-  ASSERT_TRUE(k.RunqueueOp(g[1], GH_RQ_OP_REMOVE).ok());
-  EXPECT_EQ(k.RunqueueOp(g[1], GH_RQ_OP_REMOVE).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(order(), (std::vector<uint64_t>{g[2], g[3], g[0]}));
-  EXPECT_TRUE(k.bpf_runqueue()[0].flags & GH_RQ_F_PRIO_BOOST);
-  k.RunFor(absl::Milliseconds(1));  // CPU 0 returns and picks g2
-  EXPECT_EQ(k.running_on(0), g[2]);
+  EXPECT_EQ(order(), (std::vector<uint64_t>{g[0], g[1], g[2]}));
+  for (auto& e : k.bpf_runqueue()) EXPECT_EQ(e.owner, static_cast<uint32_t>(GH_OWNER_BPF));
+  ASSERT_TRUE(k.RunqueueOp(g[0], GH_RQ_OP_CLAIM).ok());
+  EXPECT_EQ(k.RunqueueOp(g[0], GH_RQ_OP_CLAIM).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(order(), (std::vector<uint64_t>{g[1], g[2]}));
+  ASSERT_TRUE(k.RunqueueOp(g[0], GH_RQ_OP_RELEASE).ok());
+  EXPECT_EQ(order(), (std::vector<uint64_t>{g[1], g[2], g[0]}));
+  k.RunFor(absl::Milliseconds(1));  // CPU 0 returns and picks the head
+  EXPECT_EQ(k.running_on(0), g[1]);
 }
 
 // Tests that the same seed gives the same trace twice (tasks run by the fast
