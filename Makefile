@@ -159,7 +159,7 @@ test-migration: all
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory bench-sim bench-micro bench-latency
+	$(Q)$(MAKE) --no-print-directory bench-sim bench-micro bench-peers bench-latency
 
 bench-smoke: bench-sim-smoke bench-micro-smoke bench-wakebench-smoke
 

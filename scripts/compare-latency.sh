@@ -1,10 +1,16 @@
 #!/bin/bash
-# compare-latency.sh: runs each latency/throughput workload under three
-# configurations, interleaved in rounds so that drift hits all three alike:
+# compare-latency.sh: runs each latency/throughput workload under several
+# configurations, interleaved in rounds so that drift hits all alike:
 #
-#   default   the kernel's own scheduler (EEVDF), nothing loaded
-#   agent     ghost_hybrid, fast path off: every decision is the agent's
-#   bpf       ghost_hybrid --bpf-pick: the in-kernel fast path on
+#   default       the kernel's own scheduler (EEVDF), nothing loaded
+#   agent         ghost_hybrid, fast path off: every decision is the agent's
+#   bpf           ghost_hybrid --bpf-pick: the in-kernel fast path on
+#   scx_simple    the kernel's example sched_ext schedulers (peers, built by
+#   scx_central   make bench-peers into build/bench/peers): each switches
+#   scx_userland  every task to sched_ext while it is loaded
+#
+# By default every configuration whose program is built runs; --configs
+# picks some.
 #
 # Workloads (each a task tree under the configuration):
 #   cyclictest  timer wakeup latency (rt-tests), one thread per CPU
@@ -17,7 +23,7 @@
 # them into bench/results/latency.{json,md,png}.
 #
 # usage: compare-latency.sh [--cpus=LIST] [--duration=SECONDS] [--rounds=N]
-#                           [--workloads=a,b,..] [--out=DIR]
+#                           [--workloads=a,b,..] [--configs=a,b,..] [--out=DIR]
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -26,6 +32,7 @@ cpus=""
 duration=10
 rounds=3
 workloads="cyclictest,wakebench,hackbench,compress"
+configs=""
 out=build/bench/latency
 for arg in "$@"; do
   case $arg in
@@ -33,8 +40,9 @@ for arg in "$@"; do
     --duration=*) duration=${arg#*=} ;;
     --rounds=*) rounds=${arg#*=} ;;
     --workloads=*) workloads=${arg#*=} ;;
+    --configs=*) configs=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$arg' (see --help)." ;;
   esac
 done
@@ -48,8 +56,29 @@ done
 GH=$PWD/ghost_hybrid
 WAKEBENCH=$PWD/build/bench/wakebench
 CYCLICTEST_SHIM=$PWD/build/bench/cyclictest_shim.so
-[ -x "$GH" ] && [ -x "$WAKEBENCH" ] && [ -e "$CYCLICTEST_SHIM" ] ||
-  die "build first: make ghost_hybrid build/bench/wakebench build/bench/cyclictest_shim.so."
+PEERS_DIR=$PWD/build/bench/peers
+[ -x "$WAKEBENCH" ] && [ -e "$CYCLICTEST_SHIM" ] ||
+  die "build first: make build/bench/wakebench build/bench/cyclictest_shim.so."
+# The configurations: those asked for, or every one whose program is built.
+if [ -z "$configs" ]; then
+  configs=default
+  [ -x "$GH" ] && configs+=",agent,bpf"
+  for p in scx_simple scx_central scx_userland; do
+    [ -x "$PEERS_DIR/$p" ] && configs+=",$p"
+  done
+fi
+IFS=, read -r -a configs <<< "$configs"
+for c in "${configs[@]}"; do
+  case $c in
+    default) ;;
+    agent|bpf) [ -x "$GH" ] || die "$GH is not built: run 'make ghost_hybrid' (or leave $c out of --configs)." ;;
+    scx_simple|scx_central|scx_userland)
+      [ -x "$PEERS_DIR/$c" ] || die "$PEERS_DIR/$c is not built: run 'make bench-peers' (or leave $c out of --configs)." ;;
+    *) die "unknown configuration '$c' (default, agent, bpf, scx_simple, scx_central, scx_userland)." ;;
+  esac
+done
+[ "$(cat /sys/kernel/sched_ext/state)" = disabled ] ||
+  die "a sched_ext scheduler ($(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)) is already loaded: stop it first."
 [ -z "$cpus" ] && cpus=0-$(($(nproc --all) - 1))
 taskset -c "$cpus" true 2>/dev/null || die "--cpus=$cpus is not a CPU list of this machine."
 ncpu=$(taskset -c "$cpus" nproc)
@@ -68,6 +97,7 @@ seq 1 150000 | awk '{print $1, $1 * 7919 % 104729, "ghost_hybrid"}' > "$data/inp
   echo "kernel=$(uname -r)"
   echo "duration_s=$duration"
   echo "rounds=$rounds"
+  echo "configs=$(IFS=,; echo "${configs[*]}")"
   echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } > "$out/raw/meta"
 
@@ -92,13 +122,83 @@ signal_all() {
   done
 }
 
-# run_under CONFIG CMD...: runs CMD as a task tree under CONFIG.
+# run_gh RES ARGS...: ghost_hybrid ARGS, its stderr (and the workload's) in
+# RES.gh.log (the report reads its final summary line), then appended to
+# the shared ghost_hybrid.log.
+run_gh() {
+  local res=$1 rc; shift
+  "$GH" "$@" 2>"$res.gh.log"
+  rc=$?
+  { echo "== ${res##*/}"; cat "$res.gh.log"; } >> "$out/raw/ghost_hybrid.log"
+  return $rc
+}
+
+sched_state() { cat /sys/kernel/sched_ext/state; }
+
+# run_peer NAME RES CMD...: loads the peer scheduler NAME (its output in
+# RES.peer.log), runs CMD once it is attached, and unloads it. Fails if it
+# does not attach or detach, or was ejected: its loader then reports an
+# exit reason other than "unregistered from user space".
+run_peer() {
+  local name=$1 res=$2 pid i rc lrc kconfig; shift 2
+  local log=$res.peer.log bin=$PEERS_DIR/$name
+  # libbpf reads the kernel's config for the CONFIG_ externs (scx_central):
+  # where the kernel publishes none (the guest), the loader sees the copy
+  # make bench-peers keeps, on a /boot of its own mount namespace.
+  kconfig=$PEERS_DIR/config-$(uname -r)
+  if [ -e "/boot/config-$(uname -r)" ] || [ -e /proc/config.gz ] || [ ! -e "$kconfig" ]; then
+    "$bin" > "$log" 2>&1 &
+  else
+    unshare -m sh -c 'mount -t tmpfs -o size=4M,mode=755 peer-kconfig /boot &&
+      cp "$1" /boot/ && exec "$2"' sh "$kconfig" "$bin" > "$log" 2>&1 &
+  fi
+  pid=$!
+  attached() {
+    [ "$(sched_state)" = enabled ] &&
+      [ "$(cat /sys/kernel/sched_ext/root/ops 2>/dev/null)" = "${name#scx_}" ]
+  }
+  for i in $(seq 300); do
+    attached && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! attached; then
+    echo "$name did not attach within 30 s (its log, $log:)" >&2
+    tail -5 "$log" >&2
+    kill -INT "$pid" 2>/dev/null
+    wait "$pid"
+    return 1
+  fi
+  taskset -c "$cpus" "$@"
+  rc=$?
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid"
+  lrc=$?
+  for i in $(seq 100); do
+    [ "$(sched_state)" = disabled ] && break
+    sleep 0.1
+  done
+  if [ "$(sched_state)" != disabled ]; then
+    echo "$name: sched_ext still $(sched_state) 10 s after its loader ended" >&2
+    rc=1
+  fi
+  if [ "$lrc" -ne 0 ] || [ "$(grep -c '^EXIT: ' "$log")" -ne 1 ] ||
+     ! grep -qx 'EXIT: unregistered from user space' "$log"; then
+    echo "$name was ejected or failed (loader status $lrc): $(grep -m1 '^EXIT: ' "$log" || tail -1 "$log")" >&2
+    rc=1
+  fi
+  return $rc
+}
+
+# run_under CONFIG RES CMD...: runs CMD as a task tree under CONFIG; RES is
+# the run's result prefix (for per-run logs).
 run_under() {
-  local config=$1; shift
+  local config=$1 res=$2; shift 2
   case $config in
     default) taskset -c "$cpus" "$@" ;;
-    agent) "$GH" --cpus="$cpus" --stats-interval=0 -- "$@" 2>>"$out/raw/ghost_hybrid.log" ;;
-    bpf) "$GH" --cpus="$cpus" --bpf-pick --stats-interval=0 -- "$@" 2>>"$out/raw/ghost_hybrid.log" ;;
+    agent) run_gh "$res" --cpus="$cpus" --stats-interval=0 -- "$@" ;;
+    bpf) run_gh "$res" --cpus="$cpus" --bpf-pick --stats-interval=0 -- "$@" ;;
+    scx_*) run_peer "$config" "$res" "$@" ;;
   esac
 }
 
@@ -109,8 +209,9 @@ run_under() {
 # its threads' policy, and keeps the non-empty bins of the histogram.
 run_cyclictest() {
   local config=$1 res=$2 pid policies want=7
-  [ "$config" = default ] && want=0
-  run_under "$config" env LD_PRELOAD="$CYCLICTEST_SHIM" cyclictest -m -q -t "$ncpu" -i 1000 \
+  # Peers switch every task to sched_ext without changing its policy.
+  case $config in default|scx_*) want=0 ;; esac
+  run_under "$config" "$res" env LD_PRELOAD="$CYCLICTEST_SHIM" cyclictest -m -q -t "$ncpu" -i 1000 \
     -D "${duration}s" -h 20000 --histfile="$data/cyc.hist" >/dev/null &
   pid=$!
   local cpid="" i seen
@@ -149,14 +250,14 @@ run_one() {
   case $workload in
     cyclictest) run_cyclictest "$config" "$res" ;;
     wakebench)
-      run_under "$config" "$WAKEBENCH" --pairs="$ncpu" --duration="$duration" \
+      run_under "$config" "$res" "$WAKEBENCH" --pairs="$ncpu" --duration="$duration" \
         --work-us=50 --hist="$res.hist" > "$res.summary" ;;
     hackbench|compress)
       t0=$(date +%s%N)
       if [ "$workload" = hackbench ]; then
-        run_under "$config" hackbench -p -g "$ncpu" -l $((10 * duration)) > "$res.summary"
+        run_under "$config" "$res" hackbench -p -g "$ncpu" -l $((10 * duration)) > "$res.summary"
       else
-        run_under "$config" sh -c "for i in \$(seq $((2 * ncpu))); do gzip -c $data/input > /dev/null & done; wait"
+        run_under "$config" "$res" sh -c "for i in \$(seq $((2 * ncpu))); do gzip -c $data/input > /dev/null & done; wait"
       fi
       local rc=$?
       t1=$(date +%s%N)
@@ -178,9 +279,9 @@ guarded_run() {
   ( sleep "$limit"
     { echo "== $* still running after $limit s:"
       ps -eLo pid,tid,cls,psr,stat,wchan:32,comm
-      "$GH" --dump 2>&1 | head -40; } >> "$out/raw/ghost_hybrid.log"
-    signal_all INT ghost_hybrid; sleep 10
-    signal_all KILL ghost_hybrid cyclictest wakebench hackbench gzip ) &
+      [ -x "$GH" ] && "$GH" --dump 2>&1 | head -40; } >> "$out/raw/ghost_hybrid.log"
+    signal_all INT ghost_hybrid scx_simple scx_central scx_userland; sleep 10
+    signal_all KILL ghost_hybrid scx_simple scx_central scx_userland cyclictest wakebench hackbench gzip ) &
   watcher=$!
   wait "$runner"
   rc=$?
@@ -189,13 +290,13 @@ guarded_run() {
   return $rc
 }
 
-configs=(default agent bpf)
+n=${#configs[@]}
 failed=0
 for ((r = 0; r < rounds; r++)); do
   for w in ${workloads//,/ }; do
-    for ((k = 0; k < 3; k++)); do
-      c=${configs[$(( (r + k) % 3 ))]}
-      printf 'round %d/%d  %-10s %-7s ' $((r + 1)) "$rounds" "$w" "$c"
+    for ((k = 0; k < n; k++)); do
+      c=${configs[$(( (r + k) % n ))]}
+      printf 'round %d/%d  %-10s %-12s ' $((r + 1)) "$rounds" "$w" "$c"
       if guarded_run "$w" "$c" "$r"; then
         echo ok
       else

@@ -2,8 +2,9 @@
 """latency-report.py RAW_DIR RESULTS_DIR
 
 Turns the raw output of scripts/compare-latency.sh (RAW_DIR/raw: meta,
-WORKLOAD.CONFIG.ROUND.hist latency histograms "US COUNT", and
-WORKLOAD.CONFIG.ROUND.ms completion times) into
+WORKLOAD.CONFIG.ROUND.hist latency histograms "US COUNT",
+WORKLOAD.CONFIG.ROUND.ms completion times, and WORKLOAD.CONFIG.ROUND.gh.log,
+ghost_hybrid's output) into
   RESULTS_DIR/latency.json  every figure, per workload and configuration,
                             with ratios to the default scheduler;
   RESULTS_DIR/latency.md    the table a person reads, the targets and the
@@ -13,20 +14,30 @@ WORKLOAD.CONFIG.ROUND.ms completion times) into
 and, when RESULTS_DIR is bench/results, the ratio table of README.md.
 A configuration's latency percentiles are the median over rounds of each
 round's percentile, and its completion time the median over rounds; the
-CDFs in the plot merge the rounds' histograms.
+CDFs in the plot merge the rounds' histograms. For ghost_hybrid's
+configurations, txn_failed_share is the share of failed transactions, from
+the final summary line of each run (summed over the runs).
 """
 import collections
 import datetime
 import json
 import os
+import re
 import statistics
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-CONFIGS = ["default", "agent", "bpf"]
+CONFIGS = ["default", "agent", "bpf", "scx_simple", "scx_central", "scx_userland"]
+GHOST_HYBRID = ["agent", "bpf"]
 LABELS = {"default": "default (EEVDF)", "agent": "ghost_hybrid (agent only)",
-          "bpf": "ghost_hybrid --bpf-pick"}
-COLORS = {"default": "tab:blue", "agent": "tab:orange", "bpf": "tab:green"}
+          "bpf": "ghost_hybrid --bpf-pick", "scx_simple": "scx_simple (sched_ext example)",
+          "scx_central": "scx_central (sched_ext example)",
+          "scx_userland": "scx_userland (sched_ext example)"}
+SHORT = {"default": "default (EEVDF)", "agent": "agent only", "bpf": "--bpf-pick",
+         "scx_simple": "scx_simple", "scx_central": "scx_central", "scx_userland": "scx_userland"}
+COLORS = {"default": "tab:blue", "agent": "tab:orange", "bpf": "tab:green",
+          "scx_simple": "tab:purple", "scx_central": "tab:brown", "scx_userland": "tab:gray"}
+TXN_LINE = re.compile(r"txn ok=(\d+) failed=(\d+)")
 LATENCY = ["cyclictest", "wakebench"]
 THROUGHPUT = ["hackbench", "compress"]
 DESCRIPTION = {
@@ -92,6 +103,31 @@ def ratio(value, base):
     return round(value / base, 3) if base else None
 
 
+def txn_counts(raw, workload, config):
+    """(ok, failed) summed over the runs: each run's last summary line."""
+    ok = failed = 0
+    for path in runs_of(raw, workload, config, ".gh.log"):
+        last = None
+        with open(path, errors="replace") as f:
+            for line in f:
+                if line.startswith("ghost_hybrid:"):
+                    last = TXN_LINE.search(line) or last
+        if last:
+            ok += int(last.group(1))
+            failed += int(last.group(2))
+    return ok, failed
+
+
+def failed_share(ok, failed):
+    return round(failed / (ok + failed), 4) if ok + failed else None
+
+
+def add_txn_shares(raw, workload, configs):
+    for config, e in configs.items():
+        e["txn_failed_share"] = (failed_share(*txn_counts(raw, workload, config))
+                                 if config in GHOST_HYBRID else None)
+
+
 def latency_entry(raw, workload):
     """Each configuration's p50/p99/p99.9: the median over rounds of each
     round's own percentile, so that every round weighs the same and one bad
@@ -113,6 +149,7 @@ def latency_entry(raw, workload):
     for config, e in configs.items():
         if base:
             e["ratio_to_default"] = {m: ratio(e[m], base[m]) for m in ("p50", "p99", "p999")}
+    add_txn_shares(raw, workload, configs)
     return {"kind": "latency", "unit": "us", "what": DESCRIPTION[workload], "configs": configs}
 
 
@@ -130,6 +167,7 @@ def throughput_entry(raw, workload):
         if base:
             e["ratio_to_default"] = {"completion_ms": ratio(e["completion_ms"],
                                                             base["completion_ms"])}
+    add_txn_shares(raw, workload, configs)
     return {"kind": "throughput", "unit": "ms", "what": DESCRIPTION[workload], "configs": configs}
 
 
@@ -145,13 +183,15 @@ def evaluate_targets(workloads):
 
 def ratio_table(report):
     """The README's summary: each figure's ratio to the default scheduler."""
-    lines = ["| workload | metric | agent only | --bpf-pick |", "|---|---|---:|---:|"]
+    others = [c for c in report["configs"] if c != "default"]
+    lines = ["| workload | metric | " + " | ".join(SHORT[c] for c in others) + " |",
+             "|---|---|" + "---:|" * len(others)]
     for name, w in report["workloads"].items():
         metrics = ["p50", "p99", "p999"] if w["kind"] == "latency" else ["completion_ms"]
         for metric in metrics:
             row = [name if metric == metrics[0] else "",
                    metric.replace("p999", "p99.9").replace("completion_ms", "completion time")]
-            for config in ("agent", "bpf"):
+            for config in others:
                 r = w["configs"].get(config, {}).get("ratio_to_default", {}).get(metric)
                 row.append("-" if r is None else "%.2fx" % r)
             lines.append("| " + " | ".join(row) + " |")
@@ -173,14 +213,18 @@ def update_readme(path, report):
                % (report["date"][:10], report["rounds"], report["duration_s"],
                   report["machine"]["guest_vcpus"],
                   report["machine"].get("guest_clock", "host time")))
+    if any(c.startswith("scx_") for c in report["configs"]):
+        caption = caption[:-1] + "; scx_* are the kernel's own sched_ext example schedulers:"
     with open(path, "w") as f:
         f.write(head + begin + "\n" + caption + "\n\n" + ratio_table(report) + "\n" + end + tail)
 
 
 def write_markdown(path, report, findings):
     m = report["machine"]
+    others = [c for c in report["configs"] if c != "default"]
     lines = [
-        "# Latency and throughput: ghost_hybrid vs the kernel's default scheduler",
+        "# Latency and throughput: ghost_hybrid vs the kernel's default scheduler "
+        "and its sched_ext examples",
         "",
         "Generated by `make bench` (scripts/compare-latency.sh in one guest boot, then "
         "scripts/latency-report.py) on %s." % report["date"],
@@ -190,17 +234,19 @@ def write_markdown(path, report, findings):
         % (m["guest_vcpus"], m["guest_kernel"], m["cpus"], m.get("guest_clock", "host time"),
            m["host_cpu_model"], report["rounds"], report["duration_s"]),
         "Absolute times in a TCG guest are inflated; the ratios to the default scheduler, "
-        "measured side by side, are the result.",
+        "measured side by side, are the result. scx_simple, scx_central and scx_userland "
+        "are the kernel's own sched_ext example schedulers (bench/README.md, \"Peers\").",
         "",
-        "| workload | metric | default (EEVDF) | agent only | ratio | --bpf-pick | ratio |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| workload | metric | default (EEVDF) | "
+        + " | ".join("%s | ratio" % SHORT[c] for c in others) + " |",
+        "|---|---|---:|" + "---:|---:|" * len(others),
     ]
     for name, w in report["workloads"].items():
         metrics = ["p50", "p99", "p999"] if w["kind"] == "latency" else ["completion_ms"]
         for metric in metrics:
             row = ["%s" % name if metric == metrics[0] else "",
                    metric.replace("p999", "p99.9").replace("_ms", "") + " (%s)" % w["unit"]]
-            for config in CONFIGS:
+            for config in ["default"] + others:
                 e = w["configs"].get(config)
                 if e is None:
                     row += ["-"] if config == "default" else ["-", "-"]
@@ -210,8 +256,13 @@ def write_markdown(path, report, findings):
                     r = e.get("ratio_to_default", {}).get(metric)
                     row.append("%.2fx" % r if r is not None else "-")
             lines.append("| " + " | ".join(row) + " |")
+    shares = ["%s %s" % (SHORT[c], "-" if report["txn_failed_share"].get(c) is None
+                         else "%.1f%%" % (100 * report["txn_failed_share"][c]))
+              for c in GHOST_HYBRID if c in report["configs"]]
     lines += ["", "Workloads: " + "; ".join("%s: %s" % (n, w["what"])
                                            for n, w in report["workloads"].items()) + ".",
+              "", "Failed transactions (ghost_hybrid's final summary lines, all workloads): "
+              + (", ".join(shares) or "-") + ".",
               "", "## Targets", "",
               "| target | measured | |", "|---|---:|---|"]
     for t in report["targets"]:
@@ -238,7 +289,7 @@ def write_plot(path, raw, report):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
     for ax, workload in zip(axes, LATENCY):
-        for config in CONFIGS:
+        for config in report["configs"]:
             hist = merged_histogram(runs_of(raw, workload, config, ".hist"))
             if not hist:
                 continue
@@ -254,20 +305,23 @@ def write_plot(path, raw, report):
         ax.set_ylabel("fraction of wakeups")
         ax.set_title("%s: %s" % (workload, DESCRIPTION[workload].split(",")[0]))
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(loc="lower right")
+        ax.legend(loc="lower right", fontsize="small")
     ax = axes[2]
     names = [w for w in THROUGHPUT if w in report["workloads"]]
-    for i, config in enumerate(["agent", "bpf"]):
+    others = [c for c in report["configs"] if c != "default"]
+    width = 0.8 / max(len(others), 1)
+    for i, config in enumerate(others):
         values = [report["workloads"][w]["configs"].get(config, {})
                   .get("ratio_to_default", {}).get("completion_ms") or 0 for w in names]
-        ax.bar([j + 0.35 * i for j in range(len(names))], values, width=0.35,
+        ax.bar([j + width * i for j in range(len(names))], values, width=width,
                label=LABELS[config], color=COLORS[config])
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.set_xticks([j + 0.175 for j in range(len(names))])
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.4)  # room for the legend
+    ax.set_xticks([j + width * (len(others) - 1) / 2 for j in range(len(names))])
     ax.set_xticklabels(names)
     ax.set_ylabel("completion time / default's")
     ax.set_title("throughput jobs (lower is better)")
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -291,9 +345,13 @@ def main():
                     "cpus": meta.get("cpus"), "host_cpu_model": host_cpu_model(),
                     "guest_clock": meta.get("guest_clock", "host time")},
         "duration_s": int(meta.get("duration_s", 0)), "rounds": int(meta.get("rounds", 0)),
-        "configs": {c: LABELS[c] for c in CONFIGS},
+        "configs": {c: LABELS[c] for c in CONFIGS
+                    if any(c in w["configs"] for w in workloads.values())},
         "workloads": workloads,
     }
+    report["txn_failed_share"] = {
+        c: failed_share(*[sum(x) for x in zip(*(txn_counts(raw, w, c) for w in workloads))])
+        if c in GHOST_HYBRID else None for c in report["configs"]}
     report["targets"] = evaluate_targets(workloads)
     os.makedirs(results, exist_ok=True)
     with open(os.path.join(results, "latency.json"), "w") as f:

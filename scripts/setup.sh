@@ -47,39 +47,9 @@ fi
 [ -x /usr/lib/qemu/virtiofsd ] || die "/usr/lib/qemu/virtiofsd missing: qemu-system-x86 (bookworm, 7.2) should provide it."
 
 # --- 2. private apt view of other suites (download only) ------------------
-apt_dir=$cache/apt
-apt_opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list"
-          -o Dir::Etc::sourceparts=/dev/null
-          -o "Dir::State::Lists=$apt_dir/lists"
-          -o "Dir::Cache=$apt_dir/cache"
-          -o APT::Sandbox::User=root -q=2)
-apt_ready=0
-private_apt() {
-  [ $apt_ready -eq 1 ] && return
-  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/dl"
-  cat >"$apt_dir/sources.list" <<EOF
-deb http://deb.debian.org/debian $GUEST_KERNEL_SUITE main
-deb http://deb.debian.org/debian $BPFTOOL_SUITE main
-deb-src http://deb.debian.org/debian $LIBBPF_SRC_SUITE main
-EOF
-  say "refreshing private package lists ($GUEST_KERNEL_SUITE, $BPFTOOL_SUITE, $LIBBPF_SRC_SUITE sources)"
-  apt-get "${apt_opts[@]}" update || die "cannot read Debian's package lists for $GUEST_KERNEL_SUITE/$BPFTOOL_SUITE."
-  apt_ready=1
-}
-
-# fetch_deb PKG VERSION SHA256: sets $deb to the verified .deb in $apt_dir/dl
-fetch_deb() {
-  local pkg=$1 ver=$2 sum=$3 f
-  f=$apt_dir/dl/${pkg}_${ver//:/%3a}_amd64.deb
-  if [ ! -f "$f" ] || ! echo "$sum  $f" | sha256sum -c --status; then
-    private_apt
-    (cd "$apt_dir/dl" && apt-get "${apt_opts[@]}" download "$pkg=$ver") \
-      || die "cannot download $pkg=$ver: it may have left the archive; pick a newer one with CONFIG_SCHED_CLASS_EXT=y and update kernel-patches/guest-kernel.env."
-  fi
-  echo "$sum  $f" | sha256sum -c --status \
-    || die "SHA-256 mismatch for $f (expected $sum): refusing to use it."
-  deb=$f
-}
+# private_apt and fetch_deb (also used by scripts/build-peers.sh).
+# shellcheck source=fetch-deb.sh
+. "$here/scripts/fetch-deb.sh"
 
 # --- 3. bpftool -----------------------------------------------------------
 bpftool=$cache/bpftool/usr/sbin/bpftool

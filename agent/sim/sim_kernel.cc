@@ -97,6 +97,9 @@ void SimKernel::Handle(const Event& ev) {
       break;
     }
     case Ev::kTick: Tick(); break;
+    case Ev::kSliceEnd:
+      if (tasks_[ev.a].gen == ev.b) SliceEnd(ev.a);
+      break;
   }
 }
 
@@ -215,6 +218,9 @@ bool SimKernel::MoveGlobal(int from, int to) {
   if (from >= 0 && from != to) {
     StoreRelease(&agent_sw_[from].flags, agent_sw_[from].flags & ~GH_SW_AGENT_GLOBAL);
     BumpAseq(from);
+    // The default channel's wakeups follow the role (as chan_agent[0] does
+    // in the kernel side's global_move).
+    if (channels_[GH_DEFAULT_CHANNEL]->agent_ == from) (void)SetChannelAgent(GH_DEFAULT_CHANNEL, to);
   }
   ++kstats_[GH_STAT_AGENT_PINGS];
   Trace(to, TraceKind::kPing, 0, 1);

@@ -142,7 +142,7 @@ class SimKernel : public Enclave {
   friend class SimChannel;
 
   enum class Ev : uint8_t { kArrive, kRunEnd, kWake, kAgentStep, kBusyStart,
-                            kBusyEnd, kPublish, kTick };
+                            kBusyEnd, kPublish, kTick, kSliceEnd };
   struct Event {
     int64_t t;
     uint64_t seq;
@@ -167,6 +167,7 @@ class SimKernel : public Enclave {
     int channel = GH_DEFAULT_CHANNEL;
     CpuList affinity;
     uint64_t gen = 0;      // bumped on every transition; stale events ignored
+    int64_t slice = 0;     // ns of its commit's slice; 0: none (runs on)
     uint32_t rq_seq = 0;   // matches SimRqEntry.seq while queued
     bool bpf_owned = false;  // waiting in the fast path's queue
     int64_t run_start = 0;
@@ -209,7 +210,12 @@ class SimKernel : public Enclave {
   int StopRunning(int ti);
   void Continue(int ti);
   void RunEnd(int ti);
-  void Preempt(int ti, bool repick);
+  // Takes the task off its CPU with TASK_PREEMPT (@msg_flags, e.g.
+  // GH_MSG_F_SLICE_ENDED).
+  void Preempt(int ti, bool repick, uint32_t msg_flags = 0);
+  // The task's slice ran out: preempt it if anything waits, else renew it
+  // (the kernel side's ops.dispatch does the same).
+  void SliceEnd(int ti);
   void Exit(int ti);
   void DepartTask(int ti);
   void ApplyAffinity(int ti, const CpuList& mask);

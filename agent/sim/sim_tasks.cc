@@ -159,6 +159,9 @@ void SimKernel::StartRunning(int ti, int cpu, bool bpf_picked) {
   m.on_cpu.commit_time = static_cast<uint64_t>(now_);
   m.on_cpu.cpu_seqnum = c.cpu_seq;
   SendTaskMsg(ti, GH_MSG_TASK_ON_CPU, bpf_picked ? GH_MSG_F_BPF_PICKED : 0, m);
+  // Slices are the kernel's: a committed task's ends on its own.
+  if (bpf_picked) t.slice = 0;
+  if (t.slice > 0) Schedule(now_ + t.slice, Ev::kSliceEnd, ti, t.gen);
   Continue(ti);
 }
 
@@ -257,12 +260,25 @@ void SimKernel::RunEnd(int ti) {
   Continue(ti);
 }
 
-void SimKernel::Preempt(int ti, bool repick) {
+void SimKernel::Preempt(int ti, bool repick, uint32_t msg_flags) {
   Task& t = tasks_[ti];
   const int cpu = StopRunning(ti);
   Trace(cpu, TraceKind::kStop, t.gtid, GH_MSG_TASK_PREEMPT);
-  SendTaskMsg(ti, GH_MSG_TASK_PREEMPT, 0, OffMsg(t.runtime, cpus_[cpu].cpu_seq));
+  SendTaskMsg(ti, GH_MSG_TASK_PREEMPT, msg_flags, OffMsg(t.runtime, cpus_[cpu].cpu_seq));
   if (repick) TryBpfPick(cpu);
+}
+
+void SimKernel::SliceEnd(int ti) {
+  Task& t = tasks_[ti];
+  if (t.state != SimTaskState::kRunning) return;
+  bool waiting = false;
+  for (const Task& o : tasks_) waiting |= o.state == SimTaskState::kRunnable;
+  if (!waiting) {
+    ++kstats_[GH_STAT_SLICE_EXTENSIONS];
+    Schedule(now_ + t.slice, Ev::kSliceEnd, ti, t.gen);
+    return;
+  }
+  Preempt(ti, /*repick=*/true, GH_MSG_F_SLICE_ENDED);
 }
 
 void SimKernel::Exit(int ti) {

@@ -66,8 +66,11 @@ uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
   // COMPLETE. Messages this produces must not wake the CPU's own agent: it is
   // giving the CPU to the task (a local commit) or is parked.
   suppress_wake_cpu_ = cpu;
-  if (cpus_[cpu].current >= 0) Preempt(cpus_[cpu].current, /*repick=*/false);
+  if (cpus_[cpu].current >= 0)
+    Preempt(cpus_[cpu].current, /*repick=*/false, GH_MSG_F_SLICE_ENDED);
   ParkAgent(cpu, /*repick=*/false);
+  // A finite slice ends in the kernel (int64 max stands for infinite).
+  t.slice = txn.slice_ns > 0 && txn.slice_ns < (1ull << 62) ? static_cast<int64_t>(txn.slice_ns) : 0;
   StartRunning(ti, cpu, /*bpf_picked=*/false);
   suppress_wake_cpu_ = -1;
   return GH_TXN_COMPLETE;

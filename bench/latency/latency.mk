@@ -2,8 +2,9 @@
 # in the guest, scripts/latency-report.py on the host) and its wakeup
 # benchmark program. Included by the top-level Makefile.
 #
-#   make bench-latency   one guest boot, 3 configurations x 4 workloads x
-#                        rounds: bench/results/latency.{json,md,png}
+#   make bench-latency   one guest boot, 3 configurations (6 with the peers
+#                        of make bench-peers, which make bench builds) x 4
+#                        workloads x rounds: bench/results/latency.{json,md,png}
 # (Debian's python3, which has python3-matplotlib; a python3 earlier in
 # PATH, e.g. pyenv's, may not.)
 
@@ -32,7 +33,7 @@ bench-wakebench-smoke: $(BUILD)/bench/wakebench
 	$(Q)$(BUILD)/bench/wakebench --pairs=2 --duration=1 >/dev/null
 
 bench-latency: ghost_hybrid $(BUILD)/bench/wakebench $(BUILD)/bench/cyclictest_shim.so
-	$(Q)GHOST_HYBRID_VM_ICOUNT=$(BENCH_VM_ICOUNT) scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
+	$(Q)GHOST_HYBRID_VM_ICOUNT=$(BENCH_VM_ICOUNT) scripts/vm.sh --cpus 4 --mem 2G --timeout 3000 -- \
 	  scripts/compare-latency.sh $(BENCH_LATENCY_ARGS) --out=$(BUILD)/bench/latency
 	$(Q)echo "guest_clock=$(if $(BENCH_VM_ICOUNT),instruction counts (QEMU icount shift=$(BENCH_VM_ICOUNT): 2^$(BENCH_VM_ICOUNT) ns each),host time)" \
 	  >> $(BUILD)/bench/latency/raw/meta

@@ -6,7 +6,7 @@
 # the three configurations and the scheduler unloaded.
 . "$(dirname "$0")/lib.sh"
 
-scripts/compare-latency.sh --duration=2 --rounds=1 --workloads=cyclictest,wakebench \
+scripts/compare-latency.sh --configs=default,agent,bpf --duration=2 --rounds=1 --workloads=cyclictest,wakebench \
   --out="$out" > "$out/log" 2>&1
 rc=$?
 check "$rc" 0 "compare-latency.sh"
