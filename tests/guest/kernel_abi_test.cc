@@ -203,8 +203,8 @@ TEST(Transactions, GroupCommitRunsEachChosenTaskOnItsCpu) {
 }
 
 // Runs `bpftool -j map dump name runqueue` and returns the gtids of the
-// records between head and tail.
-std::vector<uint64_t> DumpQueuedGtids() {
+// queued tasks whose record names @owner.
+std::vector<uint64_t> DumpQueuedGtids(uint32_t owner = GH_OWNER_BPF) {
   const char* cache = getenv("GHOST_HYBRID_CACHE");
   std::string cmd = absl::StrCat(cache ? cache : "/var/cache/ghost_hybrid",
                                  "/bpftool/usr/sbin/bpftool -j map dump name runqueue");
@@ -217,14 +217,12 @@ std::vector<uint64_t> DumpQueuedGtids() {
   }
   std::vector<uint64_t> gtids;
   nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
-  if (!j.is_array() || j.empty()) return gtids;
+  if (!j.is_array()) return gtids;
   // With BTF, bpftool -j prints raw bytes plus a "formatted" typed record.
-  const nlohmann::json& v = j[0].contains("formatted") ? j[0]["formatted"]["value"] : j[0]["value"];
-  if (!v.is_object()) return gtids;
-  uint32_t head = v["head"].get<uint32_t>(), tail = v["tail"].get<uint32_t>();
-  for (uint32_t i = head; i != tail; i++) {
-    uint64_t g = v["entries"][i % GH_RQ_SIZE]["gtid"].get<uint64_t>();
-    if (g) gtids.push_back(g);
+  for (const nlohmann::json& rec : j) {
+    const nlohmann::json& v = rec.contains("formatted") ? rec["formatted"]["value"] : rec["value"];
+    if (v.is_object() && v["owner"].get<uint32_t>() == owner)
+      gtids.push_back(v["gtid"].get<uint64_t>());
   }
   return gtids;
 }
