@@ -85,6 +85,16 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 			}
 		}
 	}
+	/*
+	 * An agent that yielded lets the tasks queued on its CPU run first
+	 * (the global agent does so when it has kept its own CPU's task
+	 * waiting for too long).
+	 */
+	if (tctx->agent_yielded) {
+		tctx->agent_yielded = 0;
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns, 0);
+		return;
+	}
 	/* The task it preempts resumes after it (ops.stopping). */
 	if (resume_after_agent && cpu_valid(cpu))
 		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 1;

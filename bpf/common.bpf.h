@@ -129,6 +129,7 @@ struct task_ctx {
 	u32 picked_by_bpf;	/* next running() is a fast-path pick */
 	u32 txn_commit;		/* next running() applies a transaction */
 	u32 displaced;		/* agent preempted while runnable (not a yield) */
+	u32 agent_yielded;	/* agent stopped by sched_yield(): queue it last */
 	u32 resuming;		/* dequeued while running, not asleep: a property
 				 * change; its next running() continues */
 	u32 resume_here;	/* stopped for its agent: ops.enqueue puts it
@@ -139,7 +140,11 @@ struct task_ctx {
 	u32 pad;
 	u64 slice_ns;		/* the slice of its last commit or pick */
 	s32 claimed_cpu;	/* idle CPU select_cpu took for it, -1: none */
-	u32 pad2;
+	u16 news_pending;	/* NEW, WAKEUP, PREEMPT or YIELD: sent once the
+				 * task is queued (news_flush) */
+	s16 waker_cpu;		/* of the pending TASK_WAKEUP */
+	u32 news_flags;		/* of the pending message */
+	u32 pad3;
 	u64 cpumask[GH_CPUMASK_WORDS];
 };
 

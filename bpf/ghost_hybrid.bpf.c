@@ -122,21 +122,41 @@ s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 	return cpu;
 }
 
-void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
+/*
+ * Sends the TASK_NEW or TASK_WAKEUP that waited for the task to be queued:
+ * an agent that reads it can then commit the task at once (sent earlier, a
+ * commit racing the enqueue would fail TARGET_NOT_RUNNABLE). Called with
+ * the task's runqueue locked, so no CPU can run it before this is out.
+ */
+static __always_inline void news_flush(struct task_ctx *tctx, struct task_struct *p)
 {
-	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+	u16 type = tctx->news_pending;
+
+	tctx->news_pending = 0;
+	if (type == GH_MSG_TASK_NEW) {
+		send_task_new_msg(tctx, p, queued_flag(), tctx->sw_idx);
+	} else if (type == GH_MSG_TASK_WAKEUP) {
+		send_wakeup_msg(tctx, p, queued_flag(), tctx->waker_cpu);
+	} else if (type == GH_MSG_TASK_PREEMPT || type == GH_MSG_TASK_YIELD) {
+		sw = task_sw_of(tctx);
+		send_task_off_msg(tctx, type, tctx->news_flags, scx_bpf_task_cpu(p),
+				  sw ? sw->runtime : 0);
+	}
+}
+
+/* Holds back an off-CPU message until the task is queued (news_flush). */
+static __always_inline void news_defer(struct task_ctx *tctx, u16 type, u32 flags)
+{
+	tctx->news_pending = type;
+	tctx->news_flags = flags;
+}
+
+static __always_inline void enqueue_managed(struct task_struct *p, struct task_ctx *tctx,
+					    u64 enq_flags)
+{
 	s32 claimed;
 
-	if (tctx && tctx->is_agent) {
-		agent_enqueue(p, tctx, enq_flags);
-		return;
-	}
-	if (!is_managed(tctx)) {
-		/* No status word could be given: run it like the default. */
-		scx_bpf_dsq_insert(p, task_migration_disabled(p) ? SCX_DSQ_LOCAL : SCX_DSQ_GLOBAL,
-				   SCX_SLICE_DFL, enq_flags);
-		return;
-	}
 	/*
 	 * Inside a migrate_disable() section (SCX_OPS_ENQ_MIGRATION_DISABLED
 	 * brings it here): no other CPU can run it, so no agent decision can
@@ -146,6 +166,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	 * TASK_ON_CPU of ops.running.
 	 */
 	if (task_migration_disabled(p)) {
+		tctx->resume_here = 0;
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pinned_resume_slice_ns,
 				   enq_flags | SCX_ENQ_HEAD);
 		return;
@@ -165,13 +186,31 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	if (tctx->txn_commit || tctx->resuming) {
 		tctx->txn_commit = 0;
 		tctx->resuming = 0;
-		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, queued_flag(), scx_bpf_task_cpu(p), 0);
+		news_defer(tctx, GH_MSG_TASK_PREEMPT, queued_flag());
 	}
 	claimed = tctx->claimed_cpu;
 	tctx->claimed_cpu = -1;
 	tctx->enq_seq++;
 	/* A task the higher class displaced keeps its place at the front. */
 	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (tctx && tctx->is_agent) {
+		agent_enqueue(p, tctx, enq_flags);
+		return;
+	}
+	if (!is_managed(tctx)) {
+		/* No status word could be given: run it like the default. */
+		scx_bpf_dsq_insert(p, task_migration_disabled(p) ? SCX_DSQ_LOCAL : SCX_DSQ_GLOBAL,
+				   SCX_SLICE_DFL, enq_flags);
+		return;
+	}
+	enqueue_managed(p, tctx, enq_flags);
+	news_flush(tctx, p);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
@@ -186,14 +225,17 @@ void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
  * ops.dispatch with @prev's slice used up: if nobody waits for a CPU (no
  * task in either owner's DSQ, nothing committed here) and no higher class
  * wants this one, @prev runs on with a new slice, with no round trip
- * through the agent.
+ * through the agent. Only a task a decision put here has a slice to
+ * renew (slice_ns): one that switched in while running, or that the
+ * kernel ran by itself, goes through custody like any other.
  */
 static __always_inline bool slice_renew(struct task_struct *prev)
 {
 	struct task_ctx *tctx = lookup_task_ctx(prev);
 
-	if (!is_managed(tctx) || tctx->yielding || !(prev->scx.flags & SCX_TASK_QUEUED) ||
-	    prev->scx.slice > 0 || task_migration_disabled(prev))
+	if (!is_managed(tctx) || !tctx->slice_ns || tctx->yielding ||
+	    !(prev->scx.flags & SCX_TASK_QUEUED) || prev->scx.slice > 0 ||
+	    task_migration_disabled(prev))
 		return false;
 	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) ||
 	    (bpf_pick && scx_bpf_dsq_nr_queued(GH_DSQ_BPF)) || locked_cpu_runs_higher_class())
@@ -238,8 +280,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 	sw = task_sw_of(tctx);
 	if (sw)
 		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
-	if (enq_flags & SCX_ENQ_WAKEUP)
+	if (!(enq_flags & SCX_ENQ_WAKEUP))
+		return;
+	/* Put on a CPU by select_cpu already: no enqueue follows. */
+	if (bpf_pick && tctx->picked_by_bpf) {
 		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id());
+		return;
+	}
+	tctx->news_pending = GH_MSG_TASK_WAKEUP;
+	tctx->waker_cpu = bpf_get_smp_processor_id();
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
@@ -263,12 +312,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
 	if (!is_managed(tctx))
 		return;
+	news_flush(tctx, p);	/* run by the kernel before any enqueue */
 	picked = tctx->picked_by_bpf && !tctx->txn_commit;
 	custody_end(tctx);
 	if (picked) {
 		tctx->commit_time = now;
 		tctx->slice_ns = pick_slice_ns;
 		stat_inc(GH_STAT_BPF_PICKS);
+	} else if (!tctx->txn_commit && !tctx->resuming) {
+		tctx->slice_ns = 0;	/* run by the kernel itself: no decision */
 	}
 	tctx->oncpu = 1;
 	tctx->run_start = now;
@@ -314,6 +366,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 			actx->displaced = 1;
 			cpu_mark_held(scx_bpf_task_cpu(p), 0);
 		}
+		actx->agent_yielded = actx->yielding;
 		actx->yielding = 0;
 		return;
 	}
@@ -375,7 +428,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		/* Its slice ran out, or a commit took its CPU. */
 		flags |= GH_MSG_F_SLICE_ENDED;
 	}
-	send_task_off_msg(tctx, type, flags, cpu, runtime);
+	news_defer(tctx, type, flags);	/* sent by ops.enqueue, once queued */
 	tctx->yielding = 0;
 }
 
@@ -512,6 +565,11 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 	 */
 	if (scx_bpf_task_running(p))
 		scx_bpf_kick_cpu(scx_bpf_task_cpu(p), SCX_KICK_PREEMPT);
+	/* A new task is announced once it is queued (news_flush). */
+	if ((p->__state & GH_TASK_NEW_STATE) && !scx_bpf_task_running(p)) {
+		tctx->news_pending = GH_MSG_TASK_NEW;
+		return;
+	}
 	send_task_new_msg(tctx, p, queued_flag(), idx);
 }
 
@@ -535,6 +593,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	if (!is_managed(tctx))
 		return;
 	custody_end(tctx);
+	news_flush(tctx, p);
 	send_task_off_msg(tctx, exiting ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
 			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
 			  scx_bpf_task_cpu(p), 0);

@@ -95,6 +95,7 @@ static __always_inline void custody_enqueue(struct task_struct *p, struct task_c
 
 	if (front)
 		flags |= GH_RQ_F_PREEMPTED;
+	tctx->slice_ns = 0;	/* the next decision gives it a slice */
 	custody_record(tctx, bpf_pick ? GH_OWNER_BPF : GH_OWNER_AGENT, flags);
 	scx_bpf_dsq_insert(p, dsq, pick_slice_ns, front ? SCX_ENQ_HEAD : 0);
 	if (bpf_pick)

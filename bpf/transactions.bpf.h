@@ -84,7 +84,8 @@ static __always_inline u32 txn_check_task(struct gh_txn *t, s32 cpu, struct task
 	}
 	if (READ_ONCE(tctx->owner) == GH_OWNER_BPF)
 		return GH_TXN_NOT_PERMITTED;
-	if (!tctx->runnable || READ_ONCE(tctx->owner) != GH_OWNER_AGENT)
+	/* Whether it waits in the agent's DSQ, the move itself tells. */
+	if (!tctx->runnable)
 		return GH_TXN_TARGET_NOT_RUNNABLE;
 	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr) || task_migration_disabled(p))
 		return GH_TXN_CPU_UNAVAIL;

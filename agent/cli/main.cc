@@ -132,8 +132,9 @@ int Run(const Config& cfg) {
   BpfSchedulerOptions opts;
   opts.bpf_pick = cfg.bpf_pick;
   opts.watchdog = cfg.watchdog;
-  // Slices are the kernel's: the agent's policy, per commit and per pick.
-  opts.txn_slice = cfg.slice;
+  // Slices are the kernel's: the centralized agent's policy, per commit and
+  // per pick. ghOSt's per-CPU FIFO has none: its tasks run until they stop.
+  opts.txn_slice = cfg.model == Model::kCentralized ? cfg.slice : absl::InfiniteDuration();
   opts.pick_slice = cfg.slice;
   opts.resume_after_agent = cfg.model == Model::kCentralized;
   opts.enclave = cfg.cpus;

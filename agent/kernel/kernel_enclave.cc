@@ -86,25 +86,30 @@ bool KernelEnclave::IsAgentThreadOf(int cpu) const {
 bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
   uint64_t mask[GH_CPUMASK_WORDS];
   for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
-  // Latched: every slot holds its outcome when the commit program returns.
-  if (!sched_->Commit(mask).ok()) return false;
-  bool all_complete = true;
+  // A local commit (the caller's own CPU; the centralized global agent
+  // parks by itself after its round): the agent parks first, so that no
+  // message arriving between the commit and the park is missed, and the
+  // task it commits runs as soon as the agent sleeps.
   int self = -1;
+  for (int cpu : cpus) {
+    if (IsAgentThreadOf(cpu) && cpu != GlobalCpu()) self = cpu;
+  }
+  if (self >= 0 && !sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) return false;
+  // Latched: every slot holds its outcome when the commit program returns.
+  const bool committed = sched_->Commit(mask).ok();
+  bool all_complete = committed;
   for (int cpu : cpus) {
     const uint32_t s = __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);
     if (s == GH_TXN_OPEN || s == GH_TXN_IDLE) continue;  // not ours to commit
     all_complete &= s == GH_TXN_COMPLETE;
-    if (s == GH_TXN_COMPLETE && IsAgentThreadOf(cpu)) self = cpu;
   }
-  // A local commit put the task behind us in our CPU's local DSQ: park so
-  // that it runs, unless a message arrived since the agent read its Aseq
-  // (then the agent runs on, and the task after its next park). The
-  // centralized global agent parks by itself, after leaving its round.
-  if (self >= 0 && self != GlobalCpu()) {
-    const gh_txn* own = sched_->txn(self);
-    absl::StatusOr<bool> parked =
-        sched_->LocalYieldPrepare(self, own->check_agent_barrier != 0, own->agent_barrier);
-    if (parked.ok() && *parked) SleepUntilActive(self);
+  if (self >= 0) {
+    if (committed && sched_->txn(self)->state == GH_TXN_COMPLETE) {
+      SleepUntilActive(self);
+    } else {
+      (void)sched_->Ping(self);  // failed: the agent runs on at once
+      sched_->DrainDoorbell(self);
+    }
   }
   return all_complete;
 }
@@ -144,6 +149,8 @@ bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_fla
 }
 
 absl::Status KernelEnclave::Ping(int cpu) { return sched_->Ping(cpu); }
+
+void KernelEnclave::YieldAgentCpu(int cpu) { sched_yield(); }
 
 bool KernelEnclave::MoveGlobal(int from, int to) {
   absl::StatusOr<bool> moved = sched_->MoveGlobal(from, to);

@@ -35,6 +35,7 @@ class KernelEnclave : public Enclave {
   bool CommitRunRequests(const CpuList& cpus) override;
   bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
   absl::Status Ping(int cpu) override;
+  void YieldAgentCpu(int cpu) override;
   bool MoveGlobal(int from, int to) override;
   int GlobalCpu() const override;
   bool bpf_pick() const override;

@@ -92,6 +92,11 @@ class Enclave {
   // Returns the agent of `cpu`, or nullptr.
   Agent* GetAgent(int cpu) const;
 
+  // The calling agent of `cpu` lets the tasks queued on its CPU run before
+  // it runs again (sched_yield on the real backend; nothing to do in the
+  // simulator, where agents take no CPU time).
+  virtual void YieldAgentCpu(int cpu) {}
+
   // Wakes the agent of `cpu` if it is parked (preempting the managed task on
   // that CPU).
   virtual absl::Status Ping(int cpu) = 0;

@@ -8,6 +8,10 @@ namespace gh {
 
 using State = CentralizedTaskState;
 
+// How long the global agent may keep running while a task of ours waits
+// for its CPU (busy rounds never park) before it yields the CPU to it.
+constexpr absl::Duration kOwnCpuHold = absl::Milliseconds(2);
+
 CentralizedFifoScheduler::CentralizedFifoScheduler(
     Enclave* enclave, CpuList cpus, const CentralizedFifoConfig& config)
     : BasicDispatchScheduler(enclave, cpus),
@@ -342,6 +346,11 @@ void CentralizedFifoAgent::Step() {
   // at once if our own CPU has a task waiting for us to leave it. News
   // since agent_barrier was read keeps us running (LocalYield fails).
   const absl::Time now = enclave()->Now();
+  if (scheduler_->CurrentGtid(cpu()) != 0 && now - awake_since_ > kOwnCpuHold) {
+    enclave()->YieldAgentCpu(cpu());
+    awake_since_ = enclave()->Now();
+    return;
+  }
   if ((messages > 0 || round.commits > 0) && !round.own_cpu) {
     idle_since_ = absl::InfiniteFuture();
     return;
@@ -351,6 +360,7 @@ void CentralizedFifoAgent::Step() {
   idle_since_ = absl::InfiniteFuture();
   scheduler_->stats().Count(kCtrLocalYields);
   enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
+  awake_since_ = enclave()->Now();
 }
 
 FullCentralizedFifoAgent::FullCentralizedFifoAgent(Enclave* enclave,

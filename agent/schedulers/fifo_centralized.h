@@ -18,7 +18,9 @@
 // The global agent spins while rounds make progress and parks (LocalYield)
 // after `spin` without any, so that its CPU runs workload too; a message on
 // the default channel (tied to the global agent) wakes it. It parks at
-// once after giving its own CPU to a task.
+// once after giving its own CPU to a task, and a task of ours waiting on
+// its CPU never waits longer than kOwnCpuHold for it: past that, the agent
+// yields its CPU to that task for the task's slice.
 // When a higher class takes the global CPU (GH_SW_BOOST_PRIO in the agent's
 // status word) the agent hands the global role to the nearest available CPU
 // (PickNextGlobalCPU: SMT sibling, L3 sibling, NUMA node, any), pings that
@@ -182,6 +184,7 @@ class CentralizedFifoAgent : public Agent {
  private:
   CentralizedFifoScheduler* const scheduler_;
   absl::Time idle_since_ = absl::InfiniteFuture();  // no progress since
+  absl::Time awake_since_ = absl::InfinitePast();   // last woken from a park
 };
 
 class FullCentralizedFifoAgent : public FullAgent {

@@ -131,6 +131,7 @@ void PerCpuFifoScheduler::RetryDeferred() {
 }
 
 void PerCpuFifoScheduler::TaskOffCpu(PerCpuFifoTask* task, bool blocked) {
+  if (task->cpu >= 0 && cs_[task->cpu].pending == task) cs_[task->cpu].pending = nullptr;
   if (task->state == State::kOnCpu) {
     CpuState& cs = cs_[task->cpu];
     if (cs.current == task) cs.current = nullptr;
@@ -229,6 +230,7 @@ void PerCpuFifoScheduler::TaskOnCpu(PerCpuFifoTask* task, const Message& msg) {
   // that switched in while running): it stays assigned to its CPU, whose
   // current it does not become; its next off-CPU message brings it home.
   if (cpu == task->cpu) cs_[cpu].current = task;
+  if (task->cpu >= 0 && cs_[task->cpu].pending == task) cs_[task->cpu].pending = nullptr;
   task->state = State::kOnCpu;
   task->preempted = false;
   task->prio_boost = false;
@@ -257,7 +259,7 @@ void PerCpuFifoScheduler::Schedule(int cpu, const StatusWord& agent_sw) {
 void PerCpuFifoScheduler::FifoSchedule(int cpu, uint32_t agent_barrier, bool prio_boost) {
   CpuState& cs = cs_[cpu];
   PerCpuFifoTask* next = nullptr;
-  if (!prio_boost) {
+  if (!prio_boost && !cs.pending) {
     next = cs.current;
     if (!next) next = cs.rq.Dequeue();
   }
@@ -268,7 +270,11 @@ void PerCpuFifoScheduler::FifoSchedule(int cpu, uint32_t agent_barrier, bool pri
                .agent_barrier = agent_barrier,
                .check_agent_barrier = true,
                .commit_flags = GH_COMMIT_AT_TXN_COMMIT});
-    if (CommitOne(req)) return;  // it becomes current with its TASK_ON_CPU
+    if (CommitOne(req)) {
+      // It becomes current with its TASK_ON_CPU.
+      if (next != cs.current) cs.pending = next;
+      return;
+    }
     if (next == cs.current) TaskOffCpu(next, /*blocked=*/false);
     // Never lose it: back to the front, retried on the next iteration.
     next->prio_boost = true;

@@ -112,6 +112,10 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
  private:
   struct alignas(64) CpuState {
     PerCpuFifoTask* current = nullptr;
+    // Committed here, not yet reported on or off the CPU: the agent waits
+    // for that news before it commits again (its commit is latched into
+    // the CPU's local DSQ and runs once the agent sleeps).
+    PerCpuFifoTask* pending = nullptr;
     PerCpuRunQueue rq;
     Channel* channel = nullptr;
     std::atomic<int> assigned{0};

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+// Guest tests of the latched commit (bpf/transactions.bpf.h): the outcome
+// of every transaction is in its slot when the commit call returns, and a
+// failed transaction leaves the target CPU's running task alone. Driven
+// through the raw ABI by the harness (no agent).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "agent/kernel/task_policy.h"
+#include "gtest/gtest.h"
+#include "tests/guest/harness.h"
+
+namespace gh::testing {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+
+BpfSchedulerOptions Opts() {
+  BpfSchedulerOptions o;
+  o.watchdog = absl::Seconds(20);
+  return o;
+}
+
+// A managed child that spins until killed.
+pid_t SpawnSpinner() {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!SetSchedExt(0).ok()) _exit(90);
+    volatile unsigned long x = 0;
+    for (;;) x = x + 1;
+  }
+  return pid;
+}
+
+// Commits @cpu's open slot with one run of the commit program, and returns
+// the slot's state read straight after the call: no waiting, no polling.
+uint32_t CommitAndReadAtOnce(Harness& H, int cpu) {
+  uint64_t mask[GH_CPUMASK_WORDS] = {};
+  mask[cpu / 64] |= 1ull << (cpu % 64);
+  absl::StatusOr<uint32_t> n = H.sched().Commit(mask);
+  EXPECT_TRUE(n.ok() && *n == 1) << "commit program did not take the slot";
+  return __atomic_load_n(&H.sched().txn(cpu)->state, __ATOMIC_ACQUIRE);
+}
+
+// Tests that the commit call returns with the outcome already written: a
+// valid transaction is COMPLETE and a stale one TARGET_STALE the moment the
+// call returns, and the COMPLETE one then runs on that CPU.
+TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
+  std::vector<ScriptedChild> kids;  // die after the scheduler
+  auto h = Harness::Start(Opts());
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  auto k = ScriptedChild::Spawn();
+  ASSERT_TRUE(k.ok());
+  const pid_t pid = k->pid();
+  kids.push_back(std::move(*k));
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_NEW, kWait), nullptr);
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  const uint64_t gtid = H.GtidOf(pid);
+  const uint32_t tseq = H.LastSeqnum(pid);
+
+  H.Open(0, gtid, tseq - 1);
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, 0)), "TARGET_STALE");
+  const size_t mark = H.log().size();
+  H.Open(0, gtid, tseq);
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, 0)), "COMPLETE");
+  const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
+  ASSERT_NE(on, nullptr);
+  EXPECT_EQ(on->hdr.cpu, 0u);
+  EXPECT_TRUE(kids[0].WaitReply(kWait));  // it ran
+  EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
+}
+
+// Tests that failed transactions aimed at a busy CPU (stale target, target
+// not runnable, unknown target) neither preempt nor disturb the task
+// running there: it gets no TASK_PREEMPT, its Tseq does not move, and it
+// keeps its CPU.
+TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
+  std::vector<ScriptedChild> kids;  // die after the scheduler
+  auto h = Harness::Start(Opts());
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  const int target = 1;
+  const pid_t victim = SpawnSpinner();
+  ASSERT_GT(victim, 0);
+  ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_NEW, kWait), nullptr);
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  size_t mark = H.log().size();
+  H.Open(target, H.GtidOf(victim), H.LastSeqnum(victim));
+  ASSERT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
+  ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
+
+  auto k = ScriptedChild::Spawn();
+  ASSERT_TRUE(k.ok());
+  const pid_t other = k->pid();
+  kids.push_back(std::move(*k));
+  ASSERT_NE(H.WaitForMessage(other, GH_MSG_TASK_NEW, kWait), nullptr);
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  mark = H.log().size();
+  const uint32_t victim_tseq = H.LastSeqnum(victim);
+  const uint64_t other_gtid = H.GtidOf(other);
+
+  H.Open(target, other_gtid, H.LastSeqnum(other) - 1);
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_STALE");
+  H.Open(target, other_gtid + (1ull << 32), H.LastSeqnum(other));
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_NOT_FOUND");
+  H.Open(target, H.GtidOf(victim), victim_tseq);  // on a CPU already
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_ONCPU");
+
+  absl::SleepFor(absl::Milliseconds(300));
+  H.Drain();
+  for (size_t i = mark; i < H.log().size(); i++) {
+    const gh_msg& m = H.log()[i];
+    if (m.hdr.type <= GH_MSG_TASK_LAST && GH_GTID_PID(m.gtid) == static_cast<uint32_t>(victim))
+      ADD_FAILURE() << "the running task got " << MsgTypeName(m.hdr.type);
+  }
+  EXPECT_EQ(H.LastSeqnum(victim), victim_tseq);
+  const gh_status_word* sw = H.StatusWordOf(victim);
+  ASSERT_NE(sw, nullptr);
+  EXPECT_TRUE(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_TASK_ONCPU);
+  EXPECT_EQ(sw->cpu, target);
+  EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
+  kill(victim, SIGKILL);
+  waitpid(victim, nullptr, 0);
+}
+
+}  // namespace
+}  // namespace gh::testing
