@@ -108,10 +108,13 @@ s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 		return prev_cpu;
 	if (!bpf_pick) {
 		/*
-		 * The agent will place it: queue it where the waker runs, so
-		 * that no idle CPU is woken just to hand it to the agent.
+		 * The centralized agent will place it: queue it where the
+		 * waker runs, so that no idle CPU is woken just to hand it to
+		 * the agent. (A per-CPU agent runs it on its own CPU.)
 		 */
-		return bpf_cpumask_test_cpu(self, p->cpus_ptr) ? self : prev_cpu;
+		if (resume_after_agent && bpf_cpumask_test_cpu(self, p->cpus_ptr))
+			return self;
+		return prev_cpu;
 	}
 	cpu = fast_select_cpu(p, prev_cpu, wake_flags, &direct, &claimed);
 	tctx->claimed_cpu = claimed;
@@ -233,7 +236,7 @@ static __always_inline bool slice_renew(struct task_struct *prev)
 {
 	struct task_ctx *tctx = lookup_task_ctx(prev);
 
-	if (!is_managed(tctx) || !tctx->slice_ns || tctx->yielding ||
+	if (!is_managed(tctx) || !tctx->slice_ns || tctx->yielding || tctx->news_pending ||
 	    !(prev->scx.flags & SCX_TASK_QUEUED) || prev->scx.slice > 0 ||
 	    task_migration_disabled(prev))
 		return false;
