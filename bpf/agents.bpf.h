@@ -39,6 +39,7 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 					  struct task_ctx *tctx, u64 enq_flags)
 {
 	s32 cpu = tctx->agent_cpu, c;
+	struct gh_status_word *asw;
 	u32 i;
 
 	if (!cpu_valid(cpu))
@@ -92,6 +93,17 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	 */
 	if (tctx->agent_yielded) {
 		tctx->agent_yielded = 0;
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns, 0);
+		return;
+	}
+	/*
+	 * Only an active agent preempts its CPU's task. A parked one woken for
+	 * nothing (a poll timeout, a late doorbell interrupt) just looks at
+	 * ACTIVE and sleeps again: preempting for that would send TASK_PREEMPT,
+	 * whose wakeup rings the doorbell again, and so on, forever.
+	 */
+	asw = agent_sw_of(cpu);
+	if (asw && !(READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns, 0);
 		return;
 	}
