@@ -46,4 +46,6 @@ check "$?" 0 "fast-path workload around a short SIGSTOP"
 check "$state" enabled "scheduler still enabled during the short stop"
 echo "spinner runs completed while the agent was stopped: $((after - before))"
 check_true "managed tasks progressed while the agent was stopped" [ "$after" -gt "$before" ]
+# The SIGSTOP case above ejects the scheduler on purpose.
+expect_ejections
 finish

@@ -1,11 +1,11 @@
 #!/bin/sh
-# Tests the centralized agent's time slices on the one CPU left to the
-# workload (--cpus = the global agent's CPU plus one): with --slice=5ms two
+# Tests the centralized agent's time slices on a one-CPU enclave, which
+# the workload shares with the parked global agent: with --slice=5ms two
 # CPU-bound spinners share it about evenly over 2 s; with --slice=inf the
 # first runs to completion before the second starts (FIFO).
 . "$(dirname "$0")/lib.sh"
 
-$GH --cpus=0,1 --global-cpu=0 --slice=5ms --stats-interval=0 -- \
+$GH --cpus=1 --global-cpu=1 --slice=5ms --stats-interval=0 -- \
   sh -c "$SPINNER 2000 > $out/a & $SPINNER 2000 > $out/b & wait" 2>/dev/null
 check "$?" 0 "two spinners with 5ms slices"
 # Each line: start_ns end_ns cpu_ns. Share = cpu / (sum of both cpus).
@@ -16,7 +16,7 @@ for s in $shares; do
   check_true "share $s% within 40-60%" [ "$s" -ge 40 -a "$s" -le 60 ]
 done
 
-$GH --cpus=0,1 --global-cpu=0 --slice=inf --stats-interval=0 -- \
+$GH --cpus=1 --global-cpu=1 --slice=inf --stats-interval=0 -- \
   sh -c "$SPINNER -c 300 > $out/c & sleep 0.05; $SPINNER -c 300 > $out/d & wait" 2>/dev/null
 check "$?" 0 "two spinners with no slice"
 order=$(awk 'NR==1 {e1=$2} NR==2 {s2=$1} END {print (s2 >= e1) ? "fifo" : "overlap"}' "$out/c" "$out/d")

@@ -23,5 +23,20 @@ wait_disabled() {
 }
 # json_get FILE KEY: a top-level number from a --stats-json file.
 json_get() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
-finish() { [ "$fail" -eq 0 ] && echo "ok"; exit "$fail"; }
+# Ejections (the kernel stopping the scheduler for any reason but its
+# loader's exit) since this test began: the fair class would give the same
+# output, so a test that passed through one proves nothing. A test that
+# provokes ejections on purpose calls expect_ejections before finish.
+ejections() {
+  dmesg | grep 'sched_ext: BPF scheduler .* disabled (' | grep -vc 'unregistered from user space'
+}
+ejections_at_start=$(ejections)
+ejections_expected=0
+expect_ejections() { ejections_expected=1; }
+finish() {
+  if [ "$ejections_expected" -eq 0 ]; then
+    check "$(( $(ejections) - ejections_at_start ))" 0 "ejections of the scheduler during the test"
+  fi
+  [ "$fail" -eq 0 ] && echo "ok"; exit "$fail"
+}
 wait_disabled
