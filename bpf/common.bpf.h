@@ -120,7 +120,6 @@ struct task_ctx {
 	u64 gtid;		/* GH_NULL_GTID until ops.enable */
 	u32 sw_idx;
 	u32 owner;		/* enum gh_owner: whose DSQ it waits in */
-	u32 enq_seq;		/* bumped at every enqueue */
 	u32 is_agent;
 	s32 agent_cpu;
 	u32 runnable;

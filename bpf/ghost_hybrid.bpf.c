@@ -193,7 +193,6 @@ static __always_inline void enqueue_managed(struct task_struct *p, struct task_c
 	}
 	claimed = tctx->claimed_cpu;
 	tctx->claimed_cpu = -1;
-	tctx->enq_seq++;
 	/* A task the higher class displaced keeps its place at the front. */
 	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed);
 }

@@ -36,7 +36,6 @@ enum gh_limits {
 	GH_MAX_CPUS = 256,	/* transaction slots, agent status words */
 	GH_MAX_TASKS = 8192,	/* task status words */
 	GH_MAX_CHANNELS = 260,	/* default channel + one per CPU (+ spare) */
-	GH_RQ_SIZE = 4096,	/* fast-path runqueue capacity (power of 2) */
 	GH_CPUMASK_WORDS = GH_MAX_CPUS / 64,
 	GH_DEFAULT_CHANNEL = 0,
 	GH_CHANNEL_RING_BYTES = 1 << 20,

@@ -195,10 +195,7 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
   if (task->state == State::kBlocked) task->state = State::kRunnable;
   TaskOnCpu(task, msg.cpu());
   CpuState& cs = cpu_states_[msg.cpu()];
-  if (cs.current == nullptr) {
-    cs.current = task;
-    cs.last_commit = msg.time();
-  }
+  if (cs.current == nullptr) cs.current = task;
 }
 
 // ------------------------------------------------------------ scheduling
@@ -261,11 +258,7 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
                                          .slice = preemption_time_slice_});
   }
 
-  if (!assigned.Empty()) {
-    CommitGroup(assigned);
-    const absl::Time commit_time = MonotonicNow();
-    for (int cpu : assigned) cpu_states_[cpu].last_commit = commit_time;
-  }
+  if (!assigned.Empty()) CommitGroup(assigned);
   for (int cpu : assigned) {
     CpuState& cs = cpu_states_[cpu];
     ++round.commits;

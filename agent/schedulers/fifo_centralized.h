@@ -137,7 +137,6 @@ class CentralizedFifoScheduler
  private:
   struct alignas(64) CpuState {
     CentralizedFifoTask* current = nullptr;
-    absl::Time last_commit = absl::InfinitePast();
   };
 
   // REQUIRES: task->state == kRunnable. Front iff prio_boost or preempted.
