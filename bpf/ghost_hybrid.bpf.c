@@ -314,7 +314,16 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
 	if (!is_managed(tctx))
 		return;
-	news_flush(tctx, p);	/* run by the kernel before any enqueue */
+	/*
+	 * Run again before any enqueue: an exiting task, which sched_ext keeps
+	 * on its CPU without ops.enqueue. An off-CPU message held for the
+	 * enqueue is moot now (sent, it would wake the agent, whose arrival
+	 * preempts the task again, and so on until it exits); a NEW or WAKEUP
+	 * still goes out, before the TASK_ON_CPU.
+	 */
+	if (tctx->news_pending == GH_MSG_TASK_PREEMPT || tctx->news_pending == GH_MSG_TASK_YIELD)
+		tctx->news_pending = 0;
+	news_flush(tctx, p);
 	picked = tctx->picked_by_bpf && !tctx->txn_commit;
 	custody_end(tctx);
 	if (picked) {
@@ -596,7 +605,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 		return;
 	custody_end(tctx);
 	news_flush(tctx, p);
-	send_task_off_msg(tctx, exiting ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
+	/*
+	 * TASK_DEAD follows the BLOCKED of the task's final switch-out. A task
+	 * still runnable here (the scheduler is being unloaded while it exits)
+	 * departs instead: the agent forgets a departing task in any state.
+	 */
+	send_task_off_msg(tctx, exiting && !tctx->runnable ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
 			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
 			  scx_bpf_task_cpu(p), 0);
 	gtid = tctx->gtid;

@@ -26,6 +26,8 @@
  *     and ALLOW_TASK_ONCPU is set)                     TARGET_ONCPU
  *   task owned by the fast path (claim it first)       NOT_PERMITTED
  *   task not waiting in the agent's DSQ                TARGET_NOT_RUNNABLE
+ *     (COMPLETE if the kernel keeps it queued on this CPU
+ *     anyway: exiting, or inside migrate_disable())
  *   CPU not in the task's affinity                     CPU_UNAVAIL
  *
  * A valid task is moved with scx_bpf_dsq_move (allowed in SYSCALL
@@ -93,6 +95,22 @@ static __always_inline u32 txn_check_task(struct gh_txn *t, s32 cpu, struct task
 }
 
 /*
+ * Whether the kernel itself keeps @p queued to run on @cpu, outside any
+ * owner's DSQ: an exiting task, a task inside a migrate_disable() section
+ * (ops.enqueue's pinned case), or one put back after a property change.
+ * The agent still sees it on @cpu, and a commit of it there asks for what
+ * the kernel will do anyway: it runs once the CPU's agent gets out of the
+ * way. The read is unlocked; a task that leaves the local DSQ meanwhile
+ * (it ran, slept or was migrated) reports that with a message.
+ */
+static __always_inline bool txn_kept_on(struct task_struct *p, s32 cpu)
+{
+	struct scx_dispatch_q *dsq = p->scx.dsq;
+
+	return dsq && dsq->id == SCX_DSQ_LOCAL && scx_bpf_task_cpu(p) == cpu;
+}
+
+/*
  * Validates @t for @cpu and, if valid, moves its task into @cpu's local
  * DSQ. Returns the outcome. @local: @cpu is the caller's own CPU.
  */
@@ -133,7 +151,9 @@ static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 	bpf_rcu_read_lock();
 	bpf_iter_scx_dsq_new(&it, GH_DSQ_AGENT, 0);
 	outcome = txn_check_task(t, cpu, p, tctx);
-	if (outcome == GH_TXN_COMPLETE && !tctx->oncpu) {
+	if (outcome == GH_TXN_COMPLETE && !tctx->oncpu && txn_kept_on(p, cpu)) {
+		tctx->txn_commit = 1;	/* its TASK_ON_CPU reports the run */
+	} else if (outcome == GH_TXN_COMPLETE && !tctx->oncpu) {
 		if (!local && (t->commit_flags & GH_COMMIT_AT_TXN_COMMIT))
 			enq_flags = SCX_ENQ_PREEMPT;
 		tctx->slice_ns = t->slice_ns ? t->slice_ns : txn_slice_ns;

@@ -33,9 +33,6 @@ def ratios(directory):
             for metric, value in figures.get("ratio_to_default", {}).items():
                 if value is not None:
                     out[(workload, metric, latency["configs"][config])] = value
-    for target in load(directory, "micro.json")["targets"]:
-        if "value_ratio" in target:
-            out[("micro", "16-CPU group commit per CPU / single commit", "-")] = target["value_ratio"]
     sim = load(directory, "sim.json")["targets"]
     out[("sim", "decisions/s at 256 CPUs / at 8", "-")] = sim["scaling_256_vs_8"]["measured"]
     return out

@@ -1,34 +1,30 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * micro.bpf.c: the ABI microbenchmarks' BPF object. It loads on a kernel
- * WITHOUT sched_ext (the host), yet runs the scheduler's real code:
+ * WITHOUT sched_ext (the host), yet runs the scheduler's real message path,
+ * bpf/messages.bpf.h unchanged: send_task_off_msg() advances the task's
+ * Tseq, reserves a gh_msg on the task's channel (default_channel, looked up
+ * through the `channels` map-of-maps and the task_chan hash), stamps it with
+ * bpf_ktime_get_ns(), publishes it, counts it, and advances the channel
+ * agent's Aseq (agent_wake() of bpf/wake.bpf.h: the agent is ACTIVE, i.e.
+ * spinning, so no doorbell).
  *
- *   - the message path of bpf/messages.bpf.h, unchanged: send_task_off_msg()
- *     advances the task's Tseq, reserves a gh_msg on the task's channel
- *     (default_channel, looked up through the `channels` map-of-maps and the
- *     task_chan hash), stamps it with bpf_ktime_get_ns(), publishes it, counts
- *     it, and advances the channel agent's Aseq (agent_wake() of
- *     bpf/agents.bpf.h: the agent is ACTIVE, i.e. spinning, so no doorbell);
- *   - gh_commit, the transaction group commit program of
- *     bpf/transactions.bpf.h, unchanged, built from the same header.
+ * The commit is not measured here. Latched commits move the task between
+ * sched_ext DSQs inside gh_commit, which only a kernel running the scheduler
+ * can do, so the commit cost is no longer measured on the host (the guest
+ * exercises it: tests/guest/latched_commit_test.cc). The scheduler's
+ * headers still bring their SYSCALL programs into this object; the
+ * benchmark turns autoload off for those that call sched_ext kfuncs
+ * (gh_commit, gh_rq_op: see micro_bench.cc).
  *
  * Host-only differences, all in this file:
- *   - scx_bpf_kick_cpu() is a sched_ext kfunc the host kernel lacks. It is
- *     replaced by bench_kick_cpu() below: on a kernel that has the kfunc it
- *     calls it (bpf_ksym_exists), on the host it only counts the kick in
- *     bench_kicks_stubbed. The kick's cost (setting the CPU in the kick mask,
- *     queueing the irq_work, and the IPI the target CPU receives) is
- *     therefore EXCLUDED from the host's commit figures; it is measured in
- *     the guest.
- *   - scx_bpf_cpu_curr() (gh_commit asks, per target CPU, whether a higher
- *     class runs there: cpu_owner.bpf.h) is likewise stubbed on the host: it
- *     returns NULL ("nothing of a higher class") and counts the call in
- *     bench_cpu_curr_stubbed. The read of each target CPU's current task
- *     (its rq->curr, then pid and policy, often a remote cache miss) is
- *     EXCLUDED on the host.
  *   - the task's task_ctx is found with an array-map lookup (bench_tctx)
  *     where the scheduler calls bpf_task_storage_get() (lookup_task_ctx), a
  *     helper syscall programs may not call.
+ *   - bpf_pick (rodata) stays false, the scheduler's default: the only
+ *     sched_ext kfunc on the send path, scx_bpf_dsq_nr_queued() in
+ *     task_msg_wakes(), is then dead code that the verifier removes, so the
+ *     send programs load without sched_ext and need no stub.
  *   - -Wno-unused-function (see micro.mk): agents.bpf.h's timer callback is
  *     unused here because nothing arms the handoff timer.
  *
@@ -37,37 +33,10 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
-/* Kicks the host could not send (see above); read by the benchmark. */
-__u64 bench_kicks_stubbed;
-/* scx_bpf_cpu_curr() calls the host answered with NULL (see above). */
-__u64 bench_cpu_curr_stubbed;
-
-/* Parenthesised names below call the real kfunc, not the macro. */
-static __always_inline void bench_kick_cpu(s32 cpu, u64 flags)
-{
-	if (bpf_ksym_exists(scx_bpf_kick_cpu))
-		(scx_bpf_kick_cpu)(cpu, flags);
-	else
-		bench_kicks_stubbed++;
-}
-#define scx_bpf_kick_cpu(cpu, flags) bench_kick_cpu(cpu, flags)
-
-static __always_inline struct task_struct *bench_cpu_curr(s32 cpu)
-{
-	if (bpf_ksym_exists(scx_bpf_cpu_curr))
-		return (scx_bpf_cpu_curr)(cpu);
-	bench_cpu_curr_stubbed++;
-	return NULL;
-}
-#define scx_bpf_cpu_curr(cpu) bench_cpu_curr(cpu)
-
 #include "common.bpf.h"
 #include "messages.bpf.h"
 #include "agents.bpf.h"
 #include "transactions.bpf.h"
-#if __has_include("cpu_owner.bpf.h")
-#include "cpu_owner.bpf.h"	/* gh_commit's "does a higher class run there?" */
-#endif
 
 /*
  * The managed task whose messages the benchmark sends: its task_ctx lives in

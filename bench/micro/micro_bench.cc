@@ -12,15 +12,16 @@
 //                      shared-memory hand-off between these two CPUs costs).
 //                      p50/p90/p99/p99.9 over 300k messages in 6 rounds; also
 //                      the producer's cost per send (syscall and in-BPF).
-//   commit cost        gh_commit (transactions.bpf.h, unchanged) run through
-//                      bpf_prog_test_run_opts() on groups of 1, 4, 16 and 64
-//                      OPEN slots (and an empty mask); the slots are reset to
-//                      OPEN outside the timed region. scx_bpf_kick_cpu and
-//                      scx_bpf_cpu_curr are host stubs (micro.bpf.c).
 //   status-word read   gh::StatusWord (agent/lib/status_word.h) over the
 //                      mmapped task_sw map: L1-hot reads, the agent's stale()
 //                      + flags() check, and reads of words another CPU has
 //                      just written (one word; a scan of 64).
+//
+// No commit cost: latched commits move the task between sched_ext DSQs
+// inside gh_commit, which only a kernel running the scheduler can do, so the
+// commit cost is no longer measured on the host (it is exercised in the
+// guest by tests/guest/latched_commit_test.cc). gh_commit and gh_rq_op,
+// which the scheduler's headers bring into micro.bpf.c, are not loaded.
 //
 // Google Benchmark drives the costs; each also records per-iteration samples
 // whose median is the reported figure (robust to preemption on a shared
@@ -28,7 +29,7 @@
 //
 // Usage: micro_bench [--smoke] [--out=PATH] [--producer-cpu=N]
 //                    [--consumer-cpu=N] [--messages=N] [--repetitions=N]
-//                    [--nr-cpus=64..256] [--benchmark_filter=... (profiling)]
+//                    [--benchmark_filter=... (profiling)]
 // Exit status: 0 if every benchmark ran and every correctness check held
 // (targets missed are reported, not failures), 1 otherwise (2: usage).
 #include <benchmark/benchmark.h>
@@ -75,14 +76,12 @@ struct Options {
   int messages = 0;  // 0: mode default
   int warmup = 0;
   int repetitions = 0;
-  int nr_cpus = 64;  // rodata nr_cpus: the CPUs gh_commit walks
   double min_time = 0;
   // Profiling: --benchmark_* flags go to Google Benchmark; with any of
   // them, the delivery loop and the JSON are skipped.
   std::vector<std::string> gbench_flags;
 };
 
-constexpr int kGroupTop = 64;  // commit groups are CPUs [64 - G, 64)
 constexpr int kBatch = 256;             // bench_send_batch messages per run
 constexpr uint32_t kDeliverySw = 0;     // task status word of the sending task
 constexpr uint32_t kHotSw = 16;         // words on cache lines of their own
@@ -141,14 +140,13 @@ struct Bench {
   micro_bpf* skel = nullptr;
   gh_status_word* task_sw = nullptr;
   gh_status_word* agent_sw = nullptr;
-  gh_txn* txn = nullptr;
   std::unique_ptr<gh::RingChannel> channel;
   // Diagnostics only: the default channel's consumer and producer positions,
   // mapped a second time read-only (same cache lines RingChannel reads).
   const uint64_t* ring_cons = nullptr;
   const uint64_t* ring_prod = nullptr;
   size_t page = 0;
-  int fd_send = -1, fd_batch = -1, fd_nop = -1, fd_commit = -1, fd_rb = -1, fd_chan = -1;
+  int fd_send = -1, fd_batch = -1, fd_nop = -1, fd_rb = -1, fd_chan = -1;
   Options opt;
 
   ~Bench() {
@@ -161,7 +159,6 @@ struct Bench {
       };
       unmap(skel->maps.task_sw, task_sw);
       unmap(skel->maps.agent_sw, agent_sw);
-      unmap(skel->maps.txn, txn);
       micro_bpf__destroy(skel);
     }
   }
@@ -199,7 +196,20 @@ std::unique_ptr<Bench> Setup(const Options& opt) {
     Fail("cannot open the BPF object: %s", g_libbpf_log->c_str());
     return nullptr;
   }
-  b->skel->rodata->nr_cpus = static_cast<uint32_t>(opt.nr_cpus);
+  // cpu_valid() bounds the message path's CPUs (the event's, the agent's)
+  // by nr_cpus: the possible CPUs, as the scheduler's loader sets it.
+  const int possible = libbpf_num_possible_cpus();
+  if (possible <= std::max(opt.producer_cpu, opt.consumer_cpu) || possible > GH_MAX_CPUS) {
+    Fail("libbpf_num_possible_cpus() = %d: need more than CPU %d and at most %d", possible,
+         std::max(opt.producer_cpu, opt.consumer_cpu), static_cast<int>(GH_MAX_CPUS));
+    return nullptr;
+  }
+  b->skel->rodata->nr_cpus = static_cast<uint32_t>(possible);
+  // The scheduler's programs that move tasks between sched_ext DSQs
+  // (bpf_iter_scx_dsq_new, scx_bpf_dsq_move) cannot load without sched_ext;
+  // the benchmark does not run them.
+  bpf_program__set_autoload(b->skel->progs.gh_commit, false);
+  bpf_program__set_autoload(b->skel->progs.gh_rq_op, false);
   if (micro_bpf__load(b->skel) != 0) {
     Fail("cannot load the BPF object (%s); are you root? libbpf said:\n%s", strerror(errno),
          g_libbpf_log->c_str());
@@ -210,18 +220,11 @@ std::unique_ptr<Bench> Setup(const Options& opt) {
   b->fd_nop = bpf_program__fd(b->skel->progs.bench_nop);
   b->fd_rb = bpf_program__fd(b->skel->progs.bench_rb_submit);
   b->fd_chan = bpf_program__fd(b->skel->progs.bench_task_channel);
-  b->fd_commit = bpf_program__fd(b->skel->progs.gh_commit);
   b->task_sw = MapArray<gh_status_word>(b->skel->maps.task_sw);
   b->agent_sw = MapArray<gh_status_word>(b->skel->maps.agent_sw);
-  b->txn = MapArray<gh_txn>(b->skel->maps.txn);
-  if (!b->task_sw || !b->agent_sw || !b->txn) {
-    Fail("cannot mmap the status-word / transaction maps: %s", strerror(errno));
+  if (!b->task_sw || !b->agent_sw) {
+    Fail("cannot mmap the status-word maps: %s", strerror(errno));
     return nullptr;
-  }
-  // The enclave covers every CPU gh_commit walks (nr_cpus).
-  for (int w = 0; w < GH_CPUMASK_WORDS; w++) {
-    int bits = std::min(64, std::max(0, opt.nr_cpus - 64 * w));
-    b->skel->bss->enclave[w] = bits == 64 ? ~0ull : ((1ull << bits) - 1);
   }
   // A spinning global agent on the consumer CPU owns the default channel:
   // every message advances its Aseq; it is ACTIVE, so no doorbell rings.
@@ -702,62 +705,6 @@ void BM_RingbufSubmit(benchmark::State& state) {
   }
 }
 
-// One gh_commit over the OPEN slots of CPUs [64 - G, 64) (G = range(0);
-// G = 0: an empty mask). Timed: the bpf_prog_test_run_opts() call only; the
-// slots are reset to OPEN between calls outside the timed region.
-void BM_Commit(benchmark::State& state) {
-  Samples s(state);
-  const int g = static_cast<int>(state.range(0));
-  const int first = kGroupTop - g;
-  Bench& b = *g_bench;
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
-  for (int cpu = first; cpu < kGroupTop; cpu++) {
-    mask[cpu / 64] |= 1ull << (cpu % 64);
-    gh_txn& t = b.txn[cpu];
-    t.gtid = GH_GTID_MAKE(1, 1000 + cpu);
-    t.task_barrier = 1;
-    t.commit_flags = GH_COMMIT_AT_TXN_COMMIT;
-    t.run_flags = 0;
-    t.check_agent_barrier = 0;
-  }
-  const bool local_in_group = g > 0 && b.opt.producer_cpu >= first;
-  // Without sched_ext the stubs must see every kick and current-task read.
-  const bool host_stubs = access("/sys/kernel/sched_ext", F_OK) != 0;
-  const uint64_t kicks0 = b.skel->bss->bench_kicks_stubbed;
-  const uint64_t curr0 = b.skel->bss->bench_cpu_curr_stubbed;
-  uint64_t wrong = 0, runs = 0;
-  gh_commit_args args = {};
-  for (auto _ : state) {
-    for (int cpu = first; cpu < kGroupTop; cpu++) {
-      __atomic_store_n(&b.txn[cpu].state, static_cast<uint32_t>(GH_TXN_OPEN), __ATOMIC_RELAXED);
-    }
-    memcpy(args.cpumask, mask, sizeof(mask));
-    args.nr_submitted = 0;
-    uint64_t t0 = NowNs();
-    int err = RunProg(b.fd_commit, &args, sizeof(args));
-    uint64_t t1 = NowNs();
-    s.AddTimed(t0, t1);
-    if (err || args.nr_submitted != static_cast<uint32_t>(g)) wrong++;
-    runs++;
-  }
-  for (int cpu = first; cpu < kGroupTop; cpu++) {
-    if (b.txn[cpu].state != GH_TXN_SUBMITTED) wrong++;
-    b.txn[cpu].state = GH_TXN_IDLE;
-  }
-  // Host: every remote CPU of the group was "kicked" through the stub once.
-  uint64_t kicks = b.skel->bss->bench_kicks_stubbed - kicks0;
-  uint64_t curr = b.skel->bss->bench_cpu_curr_stubbed - curr0;
-  uint64_t want = runs * static_cast<uint64_t>(g - (local_in_group ? 1 : 0));
-  double r = runs ? static_cast<double>(runs) : 1;
-  state.counters["kicks_stubbed_per_commit"] = static_cast<double>(kicks) / r;
-  state.counters["cpu_curr_stubbed_per_commit"] = static_cast<double>(curr) / r;
-  if (wrong) {
-    state.SkipWithError("gh_commit did not submit the whole group");
-  } else if (host_stubs && kicks != want) {
-    state.SkipWithError("unexpected number of stubbed kicks");
-  }
-}
-
 constexpr int kReadBatch = 1024;
 
 // Agent-side read of a status word's barrier (Tseq/Aseq), L1-hot; per read,
@@ -1033,7 +980,7 @@ bool ParseInt(const char* arg, const char* name, int* out) {
 void Usage() {
   fprintf(stderr,
           "usage: micro_bench [--smoke] [--out=PATH] [--producer-cpu=N] [--consumer-cpu=N]\n"
-          "                   [--messages=N] [--repetitions=N] [--nr-cpus=64..256]\n"
+          "                   [--messages=N] [--repetitions=N]\n"
           "Runs ghost_hybrid's ABI microbenchmarks (needs root) and writes JSON to PATH\n"
           "(default bench/results/micro.json; --smoke: a few seconds, small counts).\n");
 }
@@ -1053,18 +1000,13 @@ int main(int argc, char** argv) {
     } else if (ParseInt(a, "--producer-cpu", &opt.producer_cpu) ||
                ParseInt(a, "--consumer-cpu", &opt.consumer_cpu) ||
                ParseInt(a, "--messages", &opt.messages) ||
-               ParseInt(a, "--repetitions", &opt.repetitions) ||
-               ParseInt(a, "--nr-cpus", &opt.nr_cpus)) {
+               ParseInt(a, "--repetitions", &opt.repetitions)) {
     } else {
       Usage();
       return 2;
     }
   }
   if (opt.out.empty()) opt.out = "bench/results/micro.json";
-  if (opt.nr_cpus < kGroupTop || opt.nr_cpus > GH_MAX_CPUS) {
-    fprintf(stderr, "micro_bench: --nr-cpus must be in [%d, %d]\n", kGroupTop, GH_MAX_CPUS);
-    return 2;
-  }
   if (opt.messages <= 0) opt.messages = opt.smoke ? 3000 : 300000;
   opt.warmup = opt.smoke ? 200 : 5000;
   if (opt.repetitions <= 0) opt.repetitions = opt.smoke ? 1 : 5;
@@ -1158,7 +1100,6 @@ int main(int argc, char** argv) {
   reg("send/task_channel_in_bpf", BM_TaskChannelInBpf, 4000);
   reg("ringbuf_submit/flags_0", BM_RingbufSubmit)->Arg(0);
   reg("ringbuf_submit/no_wakeup", BM_RingbufSubmit)->Arg(1);
-  reg("commit", BM_Commit)->Arg(0)->Arg(1)->Arg(4)->Arg(16)->Arg(64);
   reg("status_word/barrier_hot", BM_StatusWordBarrierHot, 20000);
   reg("status_word/stale_check_hot", BM_StatusWordStaleCheckHot, 20000);
   reg("status_word/remote_modified_1", BM_StatusWordRemoteModified, 40000)->Arg(1);
@@ -1167,8 +1108,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> gb_args = {argv[0]};
   for (const std::string& f : opt.gbench_flags) gb_args.push_back(f);
   // Repetitions of different benchmarks interleaved: host drift during the
-  // run then hits the single commit and the 16-CPU group alike, whose ratio
-  // is a target (run one after the other, a rerun moved it by 21%).
+  // run then hits every benchmark alike (e.g. both ringbuf_submit variants,
+  // whose difference is reported).
   if (!opt.smoke && !profiling) gb_args.push_back("--benchmark_enable_random_interleaving=true");
   std::vector<char*> gb_argv;
   for (auto& s : gb_args) gb_argv.push_back(s.data());
@@ -1193,32 +1134,8 @@ int main(int argc, char** argv) {
   };
 
   const double nop = val("prog_run_nop");
-  const double commit_empty = val("commit/0");
-  struct Group {
-    int cpus;
-    double group, per_cpu, over_empty, p10, p90;
-  };
-  std::vector<Group> groups;
-  for (int g : {1, 4, 16, 64}) {
-    std::string name = "commit/" + std::to_string(g);
-    Group gr;
-    gr.cpus = g;
-    gr.group = val(name);
-    gr.per_cpu = gr.group / g;
-    gr.over_empty = gr.group - commit_empty;
-    gr.p10 = val(name, "p10_ns");
-    gr.p90 = val(name, "p90_ns");
-    groups.push_back(gr);
-  }
-  const double single = groups[0].group;
-  const double per_cpu16 = groups[2].per_cpu;
-  const double amort = per_cpu16 / single;
-  const bool kicks_stubbed = res["commit/1"].counters["kicks_stubbed_per_commit"] > 0;
-  const bool curr_stubbed = res["commit/1"].counters["cpu_curr_stubbed_per_commit"] > 0;
-
-  const double p50_target = 300, amort_target = 0.25;
+  const double p50_target = 300;
   const bool p50_met = dr.latency.p50 <= p50_target;
-  const bool amort_met = amort <= amort_target;
 
   // 3. JSON.
   struct utsname un;
@@ -1226,7 +1143,7 @@ int main(int argc, char** argv) {
   Json j;
   j.Open(nullptr, '{');
   j.Str("benchmark", "ghost_hybrid ABI microbenchmarks (bench/micro)");
-  j.Num("schema_version", 1);
+  j.Num("schema_version", 2);  // 2: the commit section and target removed
   j.Str("mode", opt.smoke ? "smoke" : "full");
   j.Str("date_utc", date);
   j.Bool("ok", !g_failed);
@@ -1262,30 +1179,17 @@ int main(int argc, char** argv) {
   j.Num("timer_overhead_ns", g_timer_ns);
   j.Num("producer_cpu", opt.producer_cpu);
   j.Num("consumer_cpu", opt.consumer_cpu);
-  j.Num("nr_cpus_rodata", opt.nr_cpus);
-  j.Str("nr_cpus_note", "64 by default: with nr_cpus > 64 the current gh_commit is rejected by "
-        "the verifier (variable-offset ctx read of args->cpumask); see bench/micro/FINDINGS.md");
-  j.Str("bpf_object", "bench/micro/micro.bpf.c: bpf/messages.bpf.h, bpf/agents.bpf.h, "
-        "bpf/transactions.bpf.h (and bpf/cpu_owner.bpf.h when present) included unchanged");
+  j.Str("bpf_object", "bench/micro/micro.bpf.c: the bpf/ headers included unchanged; "
+        "gh_commit and gh_rq_op (sched_ext DSQ moves) not loaded");
   j.Str("consumer", "gh::RingChannel (agent/kernel/ring_channel.cc) Peek/Consume, spinning");
   j.Close('}');
   j.Open("exclusions", '[');
-  j.Str(nullptr, kicks_stubbed
-                     ? "scx_bpf_kick_cpu: the host kernel has no sched_ext, so gh_commit's kick of "
-                       "each remote CPU is a stub that only counts it; the kick (kick-mask update, "
-                       "irq_work, and the IPI to the target CPU) is EXCLUDED from the commit figures "
-                       "and is measured in the guest"
-                     : "scx_bpf_kick_cpu: real kfunc present, kicks included");
-  if (curr_stubbed) {
-    j.Str(nullptr, "scx_bpf_cpu_curr: gh_commit asks per target CPU whether a higher class runs "
-          "there (cpu_owner.bpf.h); the host stub answers NULL, so reading each target CPU's "
-          "current task (rq->curr, pid, policy) is EXCLUDED and measured in the guest");
-  }
   j.Str(nullptr, "message send: the task_ctx is found with an array-map lookup where the "
         "scheduler calls bpf_task_storage_get (not callable from syscall programs); everything "
         "from the Tseq bump to the Aseq bump is the unchanged messages.bpf.h code");
-  j.Str(nullptr, "transaction apply (ops.dispatch on the target CPU) needs sched_ext: not measured "
-        "here");
+  j.Str(nullptr, "commit: latched commits move the task between sched_ext DSQs inside gh_commit, "
+        "which only a kernel running the scheduler can do, so the commit cost is not measured on "
+        "the host (the guest exercises it: tests/guest/latched_commit_test.cc)");
   j.Close(']');
 
   j.Open("message_delivery", '{');
@@ -1358,32 +1262,6 @@ int main(int argc, char** argv) {
         "the second between the time stamp and the submit");
   j.Close('}');
 
-  j.Open("commit", '{');
-  j.Str("timing", "clock_gettime() around each bpf_prog_test_run_opts(gh_commit) call "
-        "(what BpfScheduler::Commit pays: syscall + program), timer cost subtracted; the "
-        "slots are reset to OPEN between calls, outside the timed region; per-call median");
-  j.Str("kick", kicks_stubbed ? "stubbed (excluded)" : "real");
-  j.Str("cpu_curr", curr_stubbed ? "stubbed (excluded)" : "real or not on the path");
-  j.Str("group_cpus", "CPUs [64-G, 64) of nr_cpus " + std::to_string(opt.nr_cpus) +
-                          "; the committing thread runs on CPU " +
-                          std::to_string(opt.producer_cpu) + " (in the 64-CPU group only)");
-  j.Num("empty_mask_ns", commit_empty);
-  j.Num("empty_prog_syscall_ns", nop);
-  j.Open("groups", '[');
-  for (const Group& g : groups) {
-    j.Open(nullptr, '{');
-    j.Num("cpus", g.cpus);
-    j.Num("per_group_ns", g.group);
-    j.Num("per_cpu_ns", g.per_cpu);
-    j.Num("per_group_minus_empty_mask_ns", g.over_empty);
-    j.Num("per_cpu_minus_empty_mask_ns", g.over_empty / g.cpus);
-    j.Num("per_group_p10_ns", g.p10);
-    j.Num("per_group_p90_ns", g.p90);
-    j.Close('}');
-  }
-  j.Close(']');
-  j.Close('}');
-
   j.Open("status_word_read", '{');
   j.Str("what", "gh::StatusWord over the mmapped task_sw map (agent/lib/status_word.h)");
   j.Num("barrier_hot_ns", val("status_word/barrier_hot"));
@@ -1404,17 +1282,6 @@ int main(int argc, char** argv) {
   j.Num("limit_ns", p50_target);
   j.Num("ratio_to_limit", dr.latency.p50 / p50_target);
   j.Bool("met", p50_met);
-  j.Close('}');
-  j.Open(nullptr, '{');
-  j.Str("name", "group commit amortizes: per-CPU cost of a 16-CPU group <= 0.25 x a single-CPU commit");
-  j.Num("per_cpu_16_ns", per_cpu16);
-  j.Num("single_cpu_ns", single);
-  j.Num("value_ratio", amort);
-  j.Num("limit_ratio", amort_target);
-  j.Num("ratio_to_limit", amort / amort_target);
-  j.Bool("met", amort_met);
-  j.Str("caveat", kicks_stubbed ? "kicks and current-task reads excluded (host): each "
-                                  "remote CPU adds them to the group cost in the guest" : "");
   j.Close('}');
   j.Close(']');
 
@@ -1447,11 +1314,8 @@ int main(int argc, char** argv) {
   }
   fprintf(stderr,
           "micro_bench: wrote %s\n"
-          "  delivery p50 %.0f ns (target <= 300: %s, ratio %.2f)\n"
-          "  commit single %.0f ns, 16-CPU group %.0f ns = %.1f ns/CPU (ratio %.3f, target <= "
-          "0.25: %s)\n",
-          path.c_str(), dr.latency.p50, p50_met ? "met" : "MISSED", dr.latency.p50 / p50_target,
-          single, groups[2].group, per_cpu16, amort, amort_met ? "met" : "MISSED");
+          "  delivery p50 %.0f ns (target <= 300: %s, ratio %.2f)\n",
+          path.c_str(), dr.latency.p50, p50_met ? "met" : "MISSED", dr.latency.p50 / p50_target);
   if (g_failed) {
     fprintf(stderr, "micro_bench: FAILED (see above)\n");
     return 1;
