@@ -74,6 +74,7 @@ __u64 stats[GH_NR_STATS];
 __u64 gtid_generation;
 
 struct gh_exit_info exit_info;		/* written by ops.exit */
+char exit_dump[GH_EXIT_DUMP_LEN];	/* the kernel's debug dump, by ops.exit */
 
 /* ---- maps user space mmaps ---- */
 struct {
@@ -175,6 +176,28 @@ static __always_inline bool cpu_in_enclave(s32 cpu)
 	if (!cpu_valid(cpu))
 		return false;
 	return enclave[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] & (1ULL << (cpu % 64));
+}
+
+/* True if @tctx's affinity leaves out a CPU of the enclave. */
+static __always_inline bool task_mask_restricted(struct task_ctx *tctx)
+{
+	int i;
+
+	for (i = 0; i < GH_CPUMASK_WORDS; i++)
+		if (enclave[i] & ~tctx->cpumask[i])
+			return true;
+	return false;
+}
+
+/* True if @tctx may run on some CPU of the enclave. */
+static __always_inline bool task_mask_in_enclave(struct task_ctx *tctx)
+{
+	int i;
+
+	for (i = 0; i < GH_CPUMASK_WORDS; i++)
+		if (enclave[i] & tctx->cpumask[i])
+			return true;
+	return false;
 }
 
 /* The task's status word, or NULL (also for a NULL @tctx). */

@@ -191,6 +191,14 @@ static __always_inline void enqueue_managed(struct task_struct *p, struct task_c
 		tctx->resuming = 0;
 		news_defer(tctx, GH_MSG_TASK_PREEMPT, queued_flag());
 	}
+	/*
+	 * Pinned outside the enclave: no decision of ours can place it, so the
+	 * kernel runs it (the agent still follows it through its messages).
+	 */
+	if (!task_mask_in_enclave(tctx)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
+		return;
+	}
 	claimed = tctx->claimed_cpu;
 	tctx->claimed_cpu = -1;
 	/* A task the higher class displaced keeps its place at the front. */
@@ -316,13 +324,16 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		return;
 	/*
 	 * Run again before any enqueue: an exiting task, which sched_ext keeps
-	 * on its CPU without ops.enqueue. An off-CPU message held for the
+	 * on its CPU without ops.enqueue. The off-CPU message held for the
 	 * enqueue is moot now (sent, it would wake the agent, whose arrival
-	 * preempts the task again, and so on until it exits); a NEW or WAKEUP
-	 * still goes out, before the TASK_ON_CPU.
+	 * preempts the task again, and so on until it exits): for the agent
+	 * it never left the CPU, so it resumes without a TASK_ON_CPU either.
+	 * A NEW or WAKEUP still goes out, before the TASK_ON_CPU.
 	 */
-	if (tctx->news_pending == GH_MSG_TASK_PREEMPT || tctx->news_pending == GH_MSG_TASK_YIELD)
+	if (tctx->news_pending == GH_MSG_TASK_PREEMPT || tctx->news_pending == GH_MSG_TASK_YIELD) {
 		tctx->news_pending = 0;
+		tctx->resuming = 1;
+	}
 	news_flush(tctx, p);
 	picked = tctx->picked_by_bpf && !tctx->txn_commit;
 	custody_end(tctx);
@@ -652,12 +663,64 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 	return handoff_timer_arm();
 }
 
+/*
+ * The kernel's debug dump of an ejection (what `dmesg` would show with
+ * SCX_OPS dumps on): ours adds, through ops.dump*, the global role, each
+ * CPU's transaction slot and agent status word, and each task's custody
+ * and Tseq, so that the loader can print why tasks did not run.
+ */
+#define gh_dump(fmt, args...)							\
+({										\
+	static char ___fmt[] = fmt;						\
+	unsigned long long ___param[___bpf_narg(args)];				\
+	_Pragma("GCC diagnostic push")						\
+	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")			\
+	___bpf_fill(___param, args);						\
+	_Pragma("GCC diagnostic pop")						\
+	scx_bpf_dump_bstr(___fmt, ___param, sizeof(___param));			\
+})
+
+void BPF_STRUCT_OPS(ghost_hybrid_dump, struct scx_dump_ctx *dctx)
+{
+	gh_dump("ghost_hybrid: global_cpu=%d bpf_pick=%d agent DSQ %d queued, fast-path DSQ %d",
+		global_cpu, bpf_pick, scx_bpf_dsq_nr_queued(GH_DSQ_AGENT),
+		scx_bpf_dsq_nr_queued(GH_DSQ_BPF));
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_dump_cpu, struct scx_dump_ctx *dctx, s32 cpu, bool idle)
+{
+	struct gh_status_word *asw = agent_sw_of(cpu);
+	struct gh_txn *t = txn_of(cpu);
+
+	if (!cpu_in_enclave(cpu) || !asw || !t)
+		return;
+	gh_dump("ghost_hybrid: txn state=%u gtid=%llx | agent tid=%u aseq=%u flags=%x held=%d",
+		t->state, t->gtid, (u32)GH_GTID_PID(asw->gtid), asw->barrier, asw->flags,
+		cpu_held[cpu & (GH_MAX_CPUS - 1)]);
+}
+
+void BPF_STRUCT_OPS(ghost_hybrid_dump_task, struct scx_dump_ctx *dctx, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	struct gh_status_word *sw;
+
+	if (!tctx || !is_managed(tctx))
+		return;
+	sw = task_sw_of(tctx);
+	gh_dump("ghost_hybrid: gtid=%llx tseq=%u owner=%s runnable=%u oncpu=%u news=%u",
+		tctx->gtid, sw ? sw->barrier : 0, tctx->owner == GH_OWNER_BPF ? "bpf" : "agent",
+		tctx->runnable, tctx->oncpu, tctx->news_pending);
+}
+
 void BPF_STRUCT_OPS(ghost_hybrid_exit, struct scx_exit_info *ei)
 {
-	exit_info.kind = ei->kind;
 	exit_info.exit_code = ei->exit_code;
 	bpf_probe_read_kernel_str(exit_info.reason, sizeof(exit_info.reason), ei->reason);
 	bpf_probe_read_kernel_str(exit_info.msg, sizeof(exit_info.msg), ei->msg);
+	if (ei->dump)
+		bpf_probe_read_kernel_str(exit_dump, sizeof(exit_dump), ei->dump);
+	/* Last: the loader reads the rest once it sees a kind. */
+	__sync_lock_test_and_set(&exit_info.kind, ei->kind);
 }
 
 SEC(".struct_ops.link")
@@ -682,6 +745,10 @@ struct sched_ext_ops ghost_hybrid_ops = {
 	.update_idle = (void *)ghost_hybrid_update_idle,
 	.init = (void *)ghost_hybrid_init,
 	.exit = (void *)ghost_hybrid_exit,
+	.dump = (void *)ghost_hybrid_dump,
+	.dump_cpu = (void *)ghost_hybrid_dump_cpu,
+	.dump_task = (void *)ghost_hybrid_dump_task,
+	.exit_dump_len = GH_EXIT_DUMP_LEN,
 	.flags = SCX_OPS_SWITCH_PARTIAL | SCX_OPS_ENQ_LAST | SCX_OPS_ENQ_MIGRATION_DISABLED |
 		 SCX_OPS_KEEP_BUILTIN_IDLE,
 	.timeout_ms = 5000,

@@ -325,6 +325,9 @@ struct gh_agent_args {
 	__s32 from_cpu;		/* gh_ping make_global: only from this CPU's agent (-1: any) */
 };
 
+/* Bytes of the kernel's exit dump (ops.dump & co.) kept for the loader. */
+#define GH_EXIT_DUMP_LEN 16384
+
 /* Why the scheduler stopped, recorded by ops.exit for the loader. */
 struct gh_exit_info {
 	__s32 kind;		/* enum scx_exit_kind; 0 while running */

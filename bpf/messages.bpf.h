@@ -250,21 +250,6 @@ static __always_inline void send_on_cpu_msg(struct task_ctx *tctx, u32 flags, s3
 	task_msg_end(&tm);
 }
 
-/* TASK_NEW for a task that just got status word @idx. */
-static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task_struct *p,
-					      u32 flags, u32 idx)
-{
-	struct task_msg tm;
-
-	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id()))
-		return;
-	tm.msg->task_new.runtime = p->se.sum_exec_runtime;
-	tm.msg->task_new.sw_index = idx;
-	tm.msg->task_new.runnable = tctx->runnable;
-	tm.msg->task_new.nice = p->static_prio - 120;
-	task_msg_end(&tm);
-}
-
 /* TASK_AFFINITY_CHANGED with the new mask (already in tctx->cpumask). */
 static __always_inline void send_affinity_msg(struct task_ctx *tctx)
 {
@@ -277,6 +262,28 @@ static __always_inline void send_affinity_msg(struct task_ctx *tctx)
 	for (i = 0; i < GH_CPUMASK_WORDS; i++)
 		tm.msg->affinity.cpumask[i] = tctx->cpumask[i];
 	task_msg_end(&tm);
+}
+
+/*
+ * TASK_NEW for a task that just got status word @idx, followed by
+ * TASK_AFFINITY_CHANGED if its mask leaves out an enclave CPU.
+ */
+static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task_struct *p,
+					      u32 flags, u32 idx)
+{
+	struct task_msg tm;
+
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id()))
+		return;
+	tm.msg->task_new.runtime = p->se.sum_exec_runtime;
+	tm.msg->task_new.sw_index = idx;
+	tm.msg->task_new.runnable = tctx->runnable;
+	tm.msg->task_new.nice = p->static_prio - 120;
+	task_msg_end(&tm);
+	/* A task born pinned (a child of a taskset): its mask follows at once,
+	 * before any decision can be made about it. */
+	if (task_mask_restricted(tctx))
+		send_affinity_msg(tctx);
 }
 
 /* TASK_PRIORITY_CHANGED. */

@@ -28,7 +28,8 @@
  *   task not waiting in the agent's DSQ                TARGET_NOT_RUNNABLE
  *     (COMPLETE if the kernel keeps it queued on this CPU
  *     anyway: exiting, or inside migrate_disable())
- *   CPU not in the task's affinity                     CPU_UNAVAIL
+ *   CPU not in the task's affinity                     INVALID_CPU
+ *   task inside migrate_disable() on another CPU       CPU_UNAVAIL
  *
  * A valid task is moved with scx_bpf_dsq_move (allowed in SYSCALL
  * programs, with no runqueue lock held): the kernel re-checks under the
@@ -89,7 +90,9 @@ static __always_inline u32 txn_check_task(struct gh_txn *t, s32 cpu, struct task
 	/* Whether it waits in the agent's DSQ, the move itself tells. */
 	if (!tctx->runnable)
 		return GH_TXN_TARGET_NOT_RUNNABLE;
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr) || task_migration_disabled(p))
+	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+		return GH_TXN_INVALID_CPU;
+	if (task_migration_disabled(p))
 		return GH_TXN_CPU_UNAVAIL;
 	return GH_TXN_COMPLETE;
 }
@@ -152,7 +155,8 @@ static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 	bpf_iter_scx_dsq_new(&it, GH_DSQ_AGENT, 0);
 	outcome = txn_check_task(t, cpu, p, tctx);
 	if (outcome == GH_TXN_COMPLETE && !tctx->oncpu && txn_kept_on(p, cpu)) {
-		tctx->txn_commit = 1;	/* its TASK_ON_CPU reports the run */
+		/* Nothing to move: for the agent it never left the CPU (no
+		 * message said so), and it resumes without a TASK_ON_CPU. */
 	} else if (outcome == GH_TXN_COMPLETE && !tctx->oncpu) {
 		if (!local && (t->commit_flags & GH_COMMIT_AT_TXN_COMMIT))
 			enq_flags = SCX_ENQ_PREEMPT;

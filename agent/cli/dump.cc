@@ -103,8 +103,9 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
     if (absl::Status s = txns->Read(cpu, &t); !s.ok()) return s;
     if (absl::Status s = agent_sws->Read(cpu, &a); !s.ok()) return s;
     absl::StrAppendFormat(&out,
-                          "  cpu %d: txn %s gtid=%#x task_barrier=%u | agent aseq=%u flags=%#x%s%s%s\n",
-                          cpu, RunRequest::StateName(t.state), t.gtid, t.task_barrier, a.barrier,
+                          "  cpu %d: txn %s gtid=%#x task_barrier=%u | agent tid=%u aseq=%u flags=%#x%s%s%s\n",
+                          cpu, RunRequest::StateName(t.state), t.gtid, t.task_barrier,
+                          GH_GTID_PID(a.gtid), a.barrier,
                           a.flags, (a.flags & GH_SW_AGENT_GLOBAL) ? " GLOBAL" : "",
                           (a.flags & GH_SW_AGENT_ACTIVE) ? " ACTIVE" : "",
                           (a.flags & GH_SW_BOOST_PRIO) ? " BOOST_PRIO" : "");

@@ -167,8 +167,12 @@ std::string UsageText() {
                     "\n");
   }
   absl::StrAppend(&out,
-                  "\nExit status: COMMAND's own status when it ran; otherwise\n"
-                  "  1 runtime failure (e.g. the scheduler was ejected)\n"
+                  "\nExit status: COMMAND's own status when it ran under the scheduler\n"
+                  "throughout; otherwise\n"
+                  "  70 the kernel ejected the scheduler while COMMAND ran (COMMAND's\n"
+                  "    status is in the message and in --stats-json; the kernel's exit\n"
+                  "    dump is printed on stderr)\n"
+                  "  1 runtime failure\n"
                   "  2 usage error (bad flag, value, CPU list, pid)\n"
                   "  3 environment: not root, no sched_ext in this kernel, or another\n"
                   "    sched_ext scheduler (or ghost_hybrid) already loaded\n"

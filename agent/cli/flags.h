@@ -26,6 +26,7 @@ enum ExitStatus {
   kExitUsage = 2,         // bad flag, value, CPU list, pid
   kExitEnvironment = 3,   // not root, no sched_ext, another scheduler loaded
   kExitLoad = 4,          // BPF load/verifier/attach failure
+  kExitEjected = 70,      // the kernel ejected the scheduler while COMMAND ran
   kExitNotFound = 127,    // COMMAND not found
 };
 

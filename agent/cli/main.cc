@@ -114,6 +114,17 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, BpfScheduler& sched) {
   return side;
 }
 
+// Why the kernel stopped the scheduler, and its exit dump (with our
+// ops.dump lines: each CPU's transaction slot and agent, each task's Tseq).
+void ReportEjection(const ExitInfo& e) {
+  fprintf(stderr, "ghost_hybrid: the kernel stopped the scheduler: %s%s%s\n", e.reason.c_str(),
+          e.message.empty() ? "" : ": ", e.message.c_str());
+  if (!e.dump.empty()) {
+    fprintf(stderr, "ghost_hybrid: the kernel's exit dump:\n%s%s", e.dump.c_str(),
+            e.dump.back() == '\n' ? "" : "\n");
+  }
+}
+
 int Run(const Config& cfg) {
   int nr_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
   if (absl::Status s = ValidateCpus(cfg, nr_cpus); !s.ok()) return Fail(kExitUsage, s);
@@ -177,9 +188,7 @@ int Run(const Config& cfg) {
       break;
     }
     if (!ejected && (*sched)->exit_info().kind != 0) {
-      ExitInfo e = (*sched)->exit_info();
-      fprintf(stderr, "ghost_hybrid: the kernel stopped the scheduler: %s%s%s\n",
-              e.reason.c_str(), e.message.empty() ? "" : ": ", e.message.c_str());
+      ReportEjection((*sched)->exit_info());
       ejected = true;
       if (child <= 0) break;
     }
@@ -193,14 +202,14 @@ int Run(const Config& cfg) {
     absl::SleepFor(absl::Milliseconds(20));
   }
   if (!ejected && !(*sched)->Attached()) {
-    ExitInfo e = (*sched)->exit_info();
-    fprintf(stderr, "ghost_hybrid: the kernel stopped the scheduler: %s%s%s\n", e.reason.c_str(),
-            e.message.empty() ? "" : ": ", e.message.c_str());
+    ReportEjection((*sched)->exit_info());
+    ejected = true;
   }
   Snapshot last = Snapshot::Take(stats, **sched);
   if (started.ok()) fprintf(stderr, "%s (summary)\n", StatsLine(first, first, last, stats).c_str());
   if (!cfg.stats_json.empty()) {
-    std::ofstream(cfg.stats_json) << StatsJson(first, last, stats, **sched);
+    std::ofstream(cfg.stats_json) << StatsJson(first, last, stats, **sched, ejected,
+                                               child_done ? ExitCodeOf(status) : -1);
   }
   // Agents first (a parked one is pinged awake), then the scheduler: every
   // managed task returns to the fair class.
@@ -214,8 +223,16 @@ int Run(const Config& cfg) {
     return Fail(code, started);
   }
   if (child > 0 && !child_done) waitpid(child, &status, 0);
+  if (child > 0 && ejected) {
+    // Never silent: the command finished, but not under this scheduler.
+    fprintf(stderr,
+            "ghost_hybrid: the command exited with status %d, but the kernel ejected the "
+            "scheduler while it ran (see above); exiting with status %d.\n",
+            ExitCodeOf(status), kExitEjected);
+    return kExitEjected;
+  }
   if (child > 0) return ExitCodeOf(status);
-  return ejected ? kExitFailure : kExitOk;
+  return ejected ? kExitEjected : kExitOk;
 }
 
 }  // namespace

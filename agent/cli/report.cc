@@ -60,7 +60,7 @@ std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapsho
 }
 
 std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& a,
-                      const BpfScheduler& k) {
+                      const BpfScheduler& k, bool ejected, int command_status) {
   std::string kernel = "{";
   // In enum gh_stat order (bpf/intf.h).
   static const char* const kNames[] = {
@@ -73,10 +73,13 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
   }
   kernel += "}";
   return absl::StrFormat(
-      "{\"seconds\":%.3f,\"bpf_pick\":%s,\"tasks_new\":%d,\"tasks_gone\":%d,"
+      "{\"seconds\":%.3f,\"ejected\":%s,\"command_status\":%s,\"bpf_pick\":%s,"
+      "\"tasks_new\":%d,\"tasks_gone\":%d,"
       "\"txn_complete\":%d,\"txn_failed\":%d,\"bpf_picks\":%d,\"migrations\":%d,"
       "\"slice_preemptions\":%d,\"agent\":%s,\"kernel\":%s}\n",
-      absl::ToDoubleSeconds(now.when - start.when), k.options().bpf_pick ? "true" : "false",
+      absl::ToDoubleSeconds(now.when - start.when), ejected ? "true" : "false",
+      command_status < 0 ? std::string("null") : std::to_string(command_status),
+      k.options().bpf_pick ? "true" : "false",
       now.tasks_new, now.tasks_gone, now.txn_ok, now.txn_failed, now.bpf_picks, now.migrations,
       now.slice_preemptions, a.ToJson(), kernel);
 }

@@ -27,9 +27,10 @@ struct Snapshot {
 std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapshot& now,
                       const AgentStats& agent);
 
-// The final counters as one JSON object.
+// The final counters as one JSON object, with whether the kernel ejected
+// the scheduler and COMMAND's exit status (command_status < 0: none, null).
 std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
-                      const BpfScheduler& kernel);
+                      const BpfScheduler& kernel, bool ejected, int command_status);
 
 // The kernel side's view, for debugging stalls (GHOST_HYBRID_DEBUG=1): per
 // CPU its transaction slot and agent status word, each agent thread's state

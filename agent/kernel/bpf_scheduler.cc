@@ -400,11 +400,14 @@ uint64_t BpfScheduler::stat(gh_stat which) const {
 ExitInfo BpfScheduler::exit_info() const {
   ExitInfo info;
   info.kind = __atomic_load_n(&skel_->bss->exit_info.kind, __ATOMIC_ACQUIRE);
+  if (info.kind == 0) return info;  // still running: nothing else written
   info.exit_code = skel_->bss->exit_info.exit_code;
   info.reason = std::string(skel_->bss->exit_info.reason,
                             strnlen(skel_->bss->exit_info.reason, sizeof(skel_->bss->exit_info.reason)));
   info.message = std::string(skel_->bss->exit_info.msg,
                              strnlen(skel_->bss->exit_info.msg, sizeof(skel_->bss->exit_info.msg)));
+  info.dump = std::string(skel_->bss->exit_dump,
+                          strnlen(skel_->bss->exit_dump, sizeof(skel_->bss->exit_dump)));
   return info;
 }
 

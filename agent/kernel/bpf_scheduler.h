@@ -48,6 +48,7 @@ struct ExitInfo {
   int64_t exit_code = 0;
   std::string reason;
   std::string message;
+  std::string dump;  // the kernel's debug dump, with ops.dump*'s lines
 };
 
 class BpfScheduler {

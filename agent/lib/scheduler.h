@@ -116,6 +116,7 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
     std::tie(task, allocated) = allocator_.GetOrCreate(
         msg.gtid(), enclave()->TaskStatusWord(p.sw_index));
     GH_CHECK_MSG(allocated, "TASK_NEW for a known task: " + msg.ToString());
+    task->allowed = cpus();
     TaskNew(task, msg);  // sets task->seqnum
     return;
   }
@@ -143,7 +144,12 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
       advance = false;
       TaskDeparted(task, msg);
       break;
-    case GH_MSG_TASK_AFFINITY_CHANGED: TaskAffinityChanged(task, msg); break;
+    case GH_MSG_TASK_AFFINITY_CHANGED:
+      task->allowed =
+          CpuList::FromWords(reinterpret_cast<const uint64_t*>(msg.affinity().cpumask))
+              .Intersect(cpus());
+      TaskAffinityChanged(task, msg);
+      break;
     case GH_MSG_TASK_PRIORITY_CHANGED: TaskPriorityChanged(task, msg); break;
     case GH_MSG_TASK_ON_CPU: TaskOnCpu(task, msg); break;
     default: GH_CHECK_MSG(false, "unknown message " + msg.ToString());

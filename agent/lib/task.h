@@ -26,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/lib/check.h"
 #include "agent/lib/status_word.h"
+#include "agent/lib/topology.h"
 
 namespace gh {
 
@@ -76,6 +77,10 @@ struct Task {
   const uint64_t gtid;
   StatusWord status_word;
   Seqnum seqnum;
+  // The enclave CPUs it may run on: all of them at TASK_NEW, then what
+  // TASK_AFFINITY_CHANGED says (BasicDispatchScheduler keeps it). Empty: it
+  // may run on none of them, and the kernel side runs it itself.
+  CpuList allowed;
 };
 
 // Owns the agent's tasks. TaskType must derive from Task and be constructible

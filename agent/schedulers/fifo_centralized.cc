@@ -202,15 +202,17 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
 
 int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task,
                                       const CpuList& available, int global_cpu) const {
+  const CpuList usable = available.Intersect(task->allowed);
   const int last = task->status_word.cpu();
-  if (last >= 0 && last != global_cpu && available.IsSet(last)) return last;
+  if (last >= 0 && last != global_cpu && usable.IsSet(last)) return last;
   int any = -1;
-  for (int cpu : available) {
+  for (int cpu : usable) {
     if (cpu == global_cpu) continue;
     if (enclave()->AgentStatusWord(cpu).cpu_avail()) return cpu;
     if (any < 0) any = cpu;
   }
-  return any >= 0 ? any : global_cpu;
+  if (any >= 0) return any;
+  return usable.IsSet(global_cpu) ? global_cpu : -1;
 }
 
 CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
@@ -225,6 +227,9 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
     available.Set(cpu);
   }
 
+  // Tasks none of whose allowed CPUs is free this round: they keep their
+  // place at the front and do not hold up the tasks behind them.
+  std::vector<CentralizedFifoTask*> unplaced;
   while (!available.Empty()) {
     CentralizedFifoTask* next = Dequeue();
     if (!next) break;
@@ -241,6 +246,10 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
       continue;
     }
     const int cpu = PickCpu(next, available, global_cpu);
+    if (cpu < 0) {
+      unplaced.push_back(next);
+      continue;
+    }
     cpu_states_[cpu].current = next;
     available.Clear(cpu);
     assigned.Set(cpu);
@@ -256,6 +265,11 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
                                          .check_agent_barrier = own,
                                          .commit_flags = GH_COMMIT_AT_SCHEDULE,
                                          .slice = preemption_time_slice_});
+  }
+
+  for (auto it = unplaced.rbegin(); it != unplaced.rend(); ++it) {
+    (*it)->state = State::kQueued;
+    run_queue_.push_front(*it);
   }
 
   if (!assigned.Empty()) CommitGroup(assigned);

@@ -150,8 +150,9 @@ class CentralizedFifoScheduler
   void TaskOnCpu(CentralizedFifoTask* task, int cpu);
   // The fast path owns it now (a message flagged BPF_QUEUED).
   void ToBpfQueue(CentralizedFifoTask* task);
-  // The CPU of `available` to give `task`: where it last ran, else an
-  // idle one, else any; the global agent's own CPU only if none other.
+  // The CPU of `available` to give `task`, among those it is allowed on:
+  // where it last ran, else an idle one, else any; the global agent's own
+  // CPU only if none other. -1 if none of its CPUs is available.
   int PickCpu(const CentralizedFifoTask* task, const CpuList& available, int global_cpu) const;
   // The task left its CPU: forget it as that CPU's current.
   void ClearCurrent(CentralizedFifoTask* task);

@@ -82,12 +82,15 @@ bool PerCpuFifoScheduler::Empty(int cpu) const {
 int PerCpuFifoScheduler::AssignCpu(PerCpuFifoTask* task) {
   // Fewest assigned tasks wins; scanning from the CPU after the last choice
   // breaks ties round-robin. CPUs a higher class holds are a last resort.
+  // Only CPUs it may run on (if none of the enclave's, the kernel side runs
+  // it itself: any CPU will do for its messages).
+  const CpuList& allowed = task->allowed.Empty() ? cpus() : task->allowed;
   int best = -1, best_load = 0;
   bool best_avail = false;
   const int n = CpuList::kMaxCpus;
   for (int i = 0; i < n; ++i) {
     const int cpu = (rr_next_ + i) % n;
-    if (!cpus().IsSet(cpu)) continue;
+    if (!allowed.IsSet(cpu)) continue;
     const int load = cs_[cpu].assigned.load(std::memory_order_relaxed);
     const bool avail = !enclave()->AgentStatusWord(cpu).boosted_priority();
     if (best < 0 || (avail && !best_avail) || (avail == best_avail && load < best_load)) {
@@ -141,6 +144,14 @@ void PerCpuFifoScheduler::TaskOffCpu(PerCpuFifoTask* task, bool blocked) {
   task->state = blocked ? State::kBlocked : State::kRunnable;
 }
 
+void PerCpuFifoScheduler::UnassignIfDisallowed(PerCpuFifoTask* task) {
+  if (task->cpu < 0 || task->allowed.Empty() || task->allowed.IsSet(task->cpu)) return;
+  if (task->state == State::kQueued) GH_CHECK(cs_[task->cpu].rq.Erase(task));
+  if (cs_[task->cpu].pending == task) cs_[task->cpu].pending = nullptr;
+  cs_[task->cpu].assigned.fetch_sub(1, std::memory_order_relaxed);
+  task->cpu = -1;
+}
+
 void PerCpuFifoScheduler::Forget(PerCpuFifoTask* task) {
   TaskOffCpu(task, /*blocked=*/true);
   auto it = std::find(deferred_.begin(), deferred_.end(), task);
@@ -157,8 +168,10 @@ void PerCpuFifoScheduler::TaskNew(PerCpuFifoTask* task, const Message& msg) {
   task->state = State::kBlocked;
   num_tasks_.fetch_add(1, std::memory_order_relaxed);
   if (msg.task_new().runnable) {
+    // Migrated by RetryDeferred once its unread messages are read: a task
+    // born pinned has its TASK_AFFINITY_CHANGED right behind.
     task->state = State::kRunnable;
-    Migrate(task, AssignCpu(task), msg.seqnum());
+    deferred_.push_back(task);
   }
   // Else wait for the wakeup before migrating: it arrives on the default
   // channel, and a migration now could race with it.
@@ -177,6 +190,7 @@ void PerCpuFifoScheduler::TaskRunnable(PerCpuFifoTask* task, const Message& msg)
   }
   task->state = State::kRunnable;
   task->prio_boost = !msg.wakeup().deferrable;
+  UnassignIfDisallowed(task);
   if (task->cpu < 0) {
     // No further message can be pending until it runs: safe to migrate.
     Migrate(task, AssignCpu(task), msg.seqnum());
@@ -192,7 +206,8 @@ void PerCpuFifoScheduler::TaskBlocked(PerCpuFifoTask* task, const Message& msg) 
 void PerCpuFifoScheduler::TaskPreempted(PerCpuFifoTask* task, const Message& msg) {
   TaskOffCpu(task, /*blocked=*/false);
   task->preempted = true;
-  task->prio_boost = true;
+  // A higher class took its CPU: it goes first. Its slice ran out: last.
+  task->prio_boost = !msg.slice_ended();
   Requeue(task, msg.seqnum());
 }
 
@@ -202,6 +217,7 @@ void PerCpuFifoScheduler::TaskYield(PerCpuFifoTask* task, const Message& msg) {
 }
 
 void PerCpuFifoScheduler::Requeue(PerCpuFifoTask* task, uint32_t seqnum) {
+  UnassignIfDisallowed(task);
   if (task->cpu >= 0) {
     cs_[task->cpu].rq.Enqueue(task);
     return;
@@ -212,6 +228,15 @@ void PerCpuFifoScheduler::Requeue(PerCpuFifoTask* task, uint32_t seqnum) {
   // CPU's agent, the only one that touches deferred_.
   if (std::find(deferred_.begin(), deferred_.end(), task) != deferred_.end()) return;
   Migrate(task, AssignCpu(task), seqnum);
+}
+
+void PerCpuFifoScheduler::TaskAffinityChanged(PerCpuFifoTask* task, const Message& msg) {
+  // Queued on a CPU it may no longer use: move it now. Running or blocked,
+  // it moves when it next comes back (Requeue, TaskRunnable).
+  if (task->state != State::kQueued) return;
+  const int before = task->cpu;
+  UnassignIfDisallowed(task);
+  if (task->cpu < 0 && before >= 0) Requeue(task, msg.seqnum());
 }
 
 void PerCpuFifoScheduler::TaskDead(PerCpuFifoTask* task, const Message& msg) {

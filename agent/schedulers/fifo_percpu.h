@@ -108,6 +108,7 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   void TaskDead(PerCpuFifoTask* task, const Message& msg) override;
   void TaskDeparted(PerCpuFifoTask* task, const Message& msg) override;
   void TaskOnCpu(PerCpuFifoTask* task, const Message& msg) override;
+  void TaskAffinityChanged(PerCpuFifoTask* task, const Message& msg) override;
 
  private:
   struct alignas(64) CpuState {
@@ -131,6 +132,9 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   // The task left its CPU (or its queue).
   void TaskOffCpu(PerCpuFifoTask* task, bool blocked);
   void Forget(PerCpuFifoTask* task);
+  // Takes `task` off its CPU (queue and load) if its affinity no longer
+  // allows that CPU; it is then migrated like a new task.
+  void UnassignIfDisallowed(PerCpuFifoTask* task);
   // Queues a task that went off its CPU runnable (preempted, yielded) on
   // its CPU's queue; an unassigned one is assigned first.
   void Requeue(PerCpuFifoTask* task, uint32_t seqnum);

@@ -219,6 +219,7 @@ class SimKernel : public Enclave {
   void Exit(int ti);
   void DepartTask(int ti);
   void ApplyAffinity(int ti, const CpuList& mask);
+  void SendAffinityMsg(int ti);  // TASK_AFFINITY_CHANGED with its mask
   void ApplyNice(int ti, int nice);
   void SendTaskMsg(int ti, int type, uint32_t flags, gh_msg msg);
   void EndTask(int ti, int type);

@@ -100,6 +100,8 @@ void SimKernel::Arrive(int ti) {
   m.task_new.nice = t.spec.nice;
   const bool queue = runnable && config_.bpf_pick;
   SendTaskMsg(ti, GH_MSG_TASK_NEW, queue ? GH_MSG_F_BPF_QUEUED : 0, m);
+  // As the kernel side does: a mask that leaves out an enclave CPU follows.
+  if (t.affinity.Intersect(cpus()) != cpus()) SendAffinityMsg(ti);
   if (queue) {
     RqPush(ti, 0);
     KickIdleCpus();
@@ -328,12 +330,16 @@ void SimKernel::EndTask(int ti, int type) {
   }
 }
 
+void SimKernel::SendAffinityMsg(int ti) {
+  gh_msg m = {};
+  for (int w = 0; w < GH_CPUMASK_WORDS; ++w) m.affinity.cpumask[w] = tasks_[ti].affinity.words()[w];
+  SendTaskMsg(ti, GH_MSG_TASK_AFFINITY_CHANGED, 0, m);
+}
+
 void SimKernel::ApplyAffinity(int ti, const CpuList& mask) {
   Task& t = tasks_[ti];
   t.affinity = mask;
-  gh_msg m = {};
-  for (int w = 0; w < GH_CPUMASK_WORDS; ++w) m.affinity.cpumask[w] = mask.words()[w];
-  SendTaskMsg(ti, GH_MSG_TASK_AFFINITY_CHANGED, 0, m);
+  SendAffinityMsg(ti);
   // The kernel migrates a task off a CPU it may no longer use.
   if (t.state == SimTaskState::kRunning && !mask.IsSet(t.cpu)) Preempt(ti, /*repick=*/true);
 }

@@ -61,7 +61,7 @@ uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
   }
   if (t.state == SimTaskState::kRunnable && t.bpf_owned) return GH_TXN_NOT_PERMITTED;
   if (t.state != SimTaskState::kRunnable) return GH_TXN_TARGET_NOT_RUNNABLE;
-  if (!t.affinity.IsSet(cpu)) return GH_TXN_CPU_UNAVAIL;
+  if (!t.affinity.IsSet(cpu)) return GH_TXN_INVALID_CPU;
 
   // COMPLETE. Messages this produces must not wake the CPU's own agent: it is
   // giving the CPU to the task (a local commit) or is parked.

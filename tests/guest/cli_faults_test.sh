@@ -1,7 +1,8 @@
 #!/bin/sh
 # Tests fault tolerance: SIGKILL of ghost_hybrid mid-run, and SIGSTOP of it
 # for longer than the watchdog: the workload finishes with correct output
-# and the state ends disabled. With --bpf-pick and a SIGSTOP shorter than
+# and the state ends disabled; after the ejection ghost_hybrid exits 70 and
+# prints the kernel's exit dump. With --bpf-pick and a SIGSTOP shorter than
 # the watchdog, managed tasks keep making progress while the agent stops.
 . "$(dirname "$0")/lib.sh"
 expected=$(awk 'BEGIN{s=0;for(i=0;i<200000;i++)s+=i%7;print s}')
@@ -21,9 +22,19 @@ run_fault() {
   esac
   for _ in $(seq 600); do [ "$(ls "$out" | grep -c '^r\.[0-9]$')" -eq 4 ] && break; sleep 0.1; done
   wait $gh 2>/dev/null
+  rc=$?
   wait_disabled
-  [ "$name" = sigstop ] && check_true "sigstop: the watchdog ejected the scheduler" \
-    grep -q "stopped the scheduler" "$out/err.$name"
+  if [ "$name" = sigstop ]; then
+    check_true "sigstop: the watchdog ejected the scheduler" \
+      grep -q "stopped the scheduler" "$out/err.$name"
+    # Never silent: exit status 70 although the command succeeded, with the
+    # kernel's exit dump (our ops.dump_cpu lines among it) on stderr.
+    check "$rc" 70 "sigstop: ghost_hybrid's exit status after an ejection"
+    check_true "sigstop: the message gives the command's own status (0)" \
+      grep -q "the command exited with status 0, but the kernel ejected" "$out/err.$name"
+    check_true "sigstop: the kernel's exit dump is on stderr, with each CPU's slot and agent" \
+      grep -q "ghost_hybrid: txn state=.* agent tid=" "$out/err.$name"
+  fi
   check "$(sched_state)" disabled "$name: state at the end"
   for i in 1 2 3 4; do check "$(cat "$out/r.$i" 2>/dev/null)" "$expected" "$name: output of task $i"; done
 }

@@ -133,12 +133,12 @@ TEST(SimKernel, EveryFailureOutcomeAndTaskIsNeverLost) {
   EXPECT_TRUE(k.violations().empty());
 }
 
-// Tests that a CPU outside the task's affinity gets CPU_UNAVAIL.
-TEST(SimKernel, CpuOutsideAffinityIsUnavailable) {
+// Tests that a CPU outside the task's affinity gets INVALID_CPU (ghOSt's name).
+TEST(SimKernel, CpuOutsideAffinityIsAnInvalidCpu) {
   SimKernel k(Config());
   const uint64_t g = k.AddTask({.script = {A::Run(5 * kUs)}, .affinity = CpuList{1}});
   k.RunFor(absl::ZeroDuration());
-  EXPECT_EQ(Commit(k, 0, g, k.tseq(g)), static_cast<uint32_t>(GH_TXN_CPU_UNAVAIL));
+  EXPECT_EQ(Commit(k, 0, g, k.tseq(g)), static_cast<uint32_t>(GH_TXN_INVALID_CPU));
   EXPECT_EQ(Commit(k, 1, g, k.tseq(g)), static_cast<uint32_t>(GH_TXN_COMPLETE));
 }
 
