@@ -53,6 +53,7 @@
 #include "runqueue.bpf.h"
 #include "transactions.bpf.h"
 #include "agents.bpf.h"
+#include "exit_dump.bpf.h"
 
 #define GH_TASK_RUNNING 0x0000
 #define GH_TASK_NEW_STATE 0x0800
@@ -661,55 +662,6 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 	if (err)
 		return err;
 	return handoff_timer_arm();
-}
-
-/*
- * The kernel's debug dump of an ejection (what `dmesg` would show with
- * SCX_OPS dumps on): ours adds, through ops.dump*, the global role, each
- * CPU's transaction slot and agent status word, and each task's custody
- * and Tseq, so that the loader can print why tasks did not run.
- */
-#define gh_dump(fmt, args...)							\
-({										\
-	static char ___fmt[] = fmt;						\
-	unsigned long long ___param[___bpf_narg(args)];				\
-	_Pragma("GCC diagnostic push")						\
-	_Pragma("GCC diagnostic ignored \"-Wint-conversion\"")			\
-	___bpf_fill(___param, args);						\
-	_Pragma("GCC diagnostic pop")						\
-	scx_bpf_dump_bstr(___fmt, ___param, sizeof(___param));			\
-})
-
-void BPF_STRUCT_OPS(ghost_hybrid_dump, struct scx_dump_ctx *dctx)
-{
-	gh_dump("ghost_hybrid: global_cpu=%d bpf_pick=%d agent DSQ %d queued, fast-path DSQ %d",
-		global_cpu, bpf_pick, scx_bpf_dsq_nr_queued(GH_DSQ_AGENT),
-		scx_bpf_dsq_nr_queued(GH_DSQ_BPF));
-}
-
-void BPF_STRUCT_OPS(ghost_hybrid_dump_cpu, struct scx_dump_ctx *dctx, s32 cpu, bool idle)
-{
-	struct gh_status_word *asw = agent_sw_of(cpu);
-	struct gh_txn *t = txn_of(cpu);
-
-	if (!cpu_in_enclave(cpu) || !asw || !t)
-		return;
-	gh_dump("ghost_hybrid: txn state=%u gtid=%llx | agent tid=%u aseq=%u flags=%x held=%d",
-		t->state, t->gtid, (u32)GH_GTID_PID(asw->gtid), asw->barrier, asw->flags,
-		cpu_held[cpu & (GH_MAX_CPUS - 1)]);
-}
-
-void BPF_STRUCT_OPS(ghost_hybrid_dump_task, struct scx_dump_ctx *dctx, struct task_struct *p)
-{
-	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct gh_status_word *sw;
-
-	if (!tctx || !is_managed(tctx))
-		return;
-	sw = task_sw_of(tctx);
-	gh_dump("ghost_hybrid: gtid=%llx tseq=%u owner=%s runnable=%u oncpu=%u news=%u",
-		tctx->gtid, sw ? sw->barrier : 0, tctx->owner == GH_OWNER_BPF ? "bpf" : "agent",
-		tctx->runnable, tctx->oncpu, tctx->news_pending);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_exit, struct scx_exit_info *ei)

@@ -200,31 +200,32 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
 
 // ------------------------------------------------------------ scheduling
 
-int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task,
-                                      const CpuList& available, int global_cpu) const {
+int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task, const CpuList& available,
+                                      const CpuList& idle, int global_cpu) const {
+  // Set operations on a few words each: the cost of a decision does not
+  // grow with the number of CPUs.
   const CpuList usable = available.Intersect(task->allowed);
   const int last = task->status_word.cpu();
   if (last >= 0 && last != global_cpu && usable.IsSet(last)) return last;
-  int any = -1;
-  for (int cpu : usable) {
-    if (cpu == global_cpu) continue;
-    if (enclave()->AgentStatusWord(cpu).cpu_avail()) return cpu;
-    if (any < 0) any = cpu;
-  }
-  if (any >= 0) return any;
+  CpuList others = usable;
+  if (others.IsSet(global_cpu)) others.Clear(global_cpu);
+  const CpuList idle_others = others.Intersect(idle);
+  if (!idle_others.Empty()) return idle_others.Front();
+  if (!others.Empty()) return others.Front();
   return usable.IsSet(global_cpu) ? global_cpu : -1;
 }
 
 CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
     const StatusWord& agent_sw, BarrierToken agent_sw_last) {
   const int global_cpu = GetGlobalCPUId();
-  CpuList available, assigned;
+  CpuList available, idle, assigned;
   Round round;
   for (int cpu : cpus()) {
     // A higher class (e.g. CFS, RT) holds this CPU, or a task of ours runs
     // there (until its slice ends, which the kernel enforces).
     if (!Available(cpu) || cpu_states_[cpu].current) continue;
     available.Set(cpu);
+    if (enclave()->AgentStatusWord(cpu).cpu_avail()) idle.Set(cpu);
   }
 
   // Tasks none of whose allowed CPUs is free this round: they keep their
@@ -245,7 +246,7 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
       Yield(next);
       continue;
     }
-    const int cpu = PickCpu(next, available, global_cpu);
+    const int cpu = PickCpu(next, available, idle, global_cpu);
     if (cpu < 0) {
       unplaced.push_back(next);
       continue;

@@ -151,9 +151,10 @@ class CentralizedFifoScheduler
   // The fast path owns it now (a message flagged BPF_QUEUED).
   void ToBpfQueue(CentralizedFifoTask* task);
   // The CPU of `available` to give `task`, among those it is allowed on:
-  // where it last ran, else an idle one, else any; the global agent's own
-  // CPU only if none other. -1 if none of its CPUs is available.
-  int PickCpu(const CentralizedFifoTask* task, const CpuList& available, int global_cpu) const;
+  // where it last ran, else one of `idle` (GH_SW_CPU_AVAIL), else any; the
+  // global agent's own CPU only if none other. -1 if none is available.
+  int PickCpu(const CentralizedFifoTask* task, const CpuList& available, const CpuList& idle,
+              int global_cpu) const;
   // The task left its CPU: forget it as that CPU's current.
   void ClearCurrent(CentralizedFifoTask* task);
   // Takes the task out of every structure (before it is freed).

@@ -218,6 +218,11 @@ class SimKernel : public Enclave {
   void SliceEnd(int ti);
   void Exit(int ti);
   void DepartTask(int ti);
+  // Sets t.state, keeping nr_runnable_ (tasks waiting for a CPU) exact.
+  void SetState(Task& t, SimTaskState state) {
+    nr_runnable_ += (state == SimTaskState::kRunnable) - (t.state == SimTaskState::kRunnable);
+    t.state = state;
+  }
   void ApplyAffinity(int ti, const CpuList& mask);
   void SendAffinityMsg(int ti);  // TASK_AFFINITY_CHANGED with its mask
   void ApplyNice(int ti, int nice);
@@ -245,6 +250,7 @@ class SimKernel : public Enclave {
 
   std::vector<Cpu> cpus_;
   std::vector<Task> tasks_;
+  int nr_runnable_ = 0;  // tasks in kRunnable: waiting for a CPU (SetState)
   std::unordered_map<uint64_t, int> by_gtid_;
   int ended_ = 0;
   int global_cpu_ = -1;

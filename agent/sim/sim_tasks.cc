@@ -90,7 +90,7 @@ void SimKernel::Arrive(int ti) {
   sw.switch_time = static_cast<uint64_t>(now_);
   sw.cpu = -1;
   StoreRelease(&sw.flags, GH_SW_INUSE | (runnable ? GH_SW_TASK_RUNNABLE : 0));
-  t.state = runnable ? SimTaskState::kRunnable : SimTaskState::kBlocked;
+  SetState(t, runnable ? SimTaskState::kRunnable : SimTaskState::kBlocked);
   ++t.gen;
   Trace(-1, TraceKind::kArrive, t.gtid, 0);
   gh_msg m = {};
@@ -113,7 +113,7 @@ void SimKernel::Arrive(int ti) {
 void SimKernel::Wake(int ti) {
   Task& t = tasks_[ti];
   GH_CHECK(t.state == SimTaskState::kBlocked);
-  t.state = SimTaskState::kRunnable;
+  SetState(t, SimTaskState::kRunnable);
   ++t.gen;
   StoreRelease(&Sw(ti).flags, Sw(ti).flags | GH_SW_TASK_RUNNABLE);
   gh_msg m = {};
@@ -142,7 +142,7 @@ void SimKernel::StartRunning(int ti, int cpu, bool bpf_picked) {
   // task is the one it last ran on. O(1), so the simulator scales.
   if (t.last_cpu >= 0 && t.last_cpu != cpu && cpus_[t.last_cpu].current == ti)
     Violation(absl::StrFormat("%#x on cpus %d and %d", t.gtid, t.last_cpu, cpu));
-  t.state = SimTaskState::kRunning;
+  SetState(t, SimTaskState::kRunning);
   t.cpu = cpu;
   t.run_start = now_;
   ++t.gen;
@@ -176,7 +176,7 @@ int SimKernel::StopRunning(int ti) {
   ++t.gen;
   t.cpu = -1;
   t.last_cpu = cpu;
-  t.state = SimTaskState::kRunnable;
+  SetState(t, SimTaskState::kRunnable);
   cpus_[cpu].current = -1;
   ++cpus_[cpu].cpu_seq;
   gh_status_word& sw = Sw(ti);
@@ -236,7 +236,7 @@ void SimKernel::Continue(int ti) {
       case SimAction::Kind::kBlock: {
         ++t.pc;
         const int cpu = StopRunning(ti);
-        t.state = SimTaskState::kBlocked;
+        SetState(t, SimTaskState::kBlocked);
         StoreRelease(&Sw(ti).flags, Sw(ti).flags & ~GH_SW_TASK_RUNNABLE);
         Trace(cpu, TraceKind::kStop, t.gtid, GH_MSG_TASK_BLOCKED);
         SendTaskMsg(ti, GH_MSG_TASK_BLOCKED, 0, OffMsg(t.runtime, cpus_[cpu].cpu_seq));
@@ -273,9 +273,7 @@ void SimKernel::Preempt(int ti, bool repick, uint32_t msg_flags) {
 void SimKernel::SliceEnd(int ti) {
   Task& t = tasks_[ti];
   if (t.state != SimTaskState::kRunning) return;
-  bool waiting = false;
-  for (const Task& o : tasks_) waiting |= o.state == SimTaskState::kRunnable;
-  if (!waiting) {
+  if (nr_runnable_ == 0) {  // nobody waits for a CPU
     ++kstats_[GH_STAT_SLICE_EXTENSIONS];
     Schedule(now_ + t.slice, Ev::kSliceEnd, ti, t.gen);
     return;
@@ -288,7 +286,7 @@ void SimKernel::Exit(int ti) {
   int cpu = -1;
   if (t.state == SimTaskState::kRunning) {
     cpu = StopRunning(ti);
-    t.state = SimTaskState::kBlocked;
+    SetState(t, SimTaskState::kBlocked);
     StoreRelease(&Sw(ti).flags, Sw(ti).flags & ~GH_SW_TASK_RUNNABLE);
     Trace(cpu, TraceKind::kStop, t.gtid, GH_MSG_TASK_BLOCKED);
     SendTaskMsg(ti, GH_MSG_TASK_BLOCKED, 0, OffMsg(t.runtime, cpus_[cpu].cpu_seq));
@@ -317,7 +315,7 @@ void SimKernel::DepartTask(int ti) {
 void SimKernel::EndTask(int ti, int type) {
   Task& t = tasks_[ti];
   const bool had_sw = t.state != SimTaskState::kNotArrived;
-  t.state = SimTaskState::kEnded;
+  SetState(t, SimTaskState::kEnded);
   ++t.gen;
   ++t.rq_seq;
   t.bpf_owned = false;

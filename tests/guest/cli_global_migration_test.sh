@@ -17,7 +17,9 @@ taskset -p -c 0 $$ >/dev/null
 global_cpu() { $GH --dump > "$out/dump"; awk '$1 == "cpu" && /GLOBAL/ {sub(":", "", $2); print $2; exit}' "$out/dump"; }
 
 $GH --cpus=1-3 --global-cpu=1 --stats-interval=0 --stats-json="$out/s.json" -- \
-  sh -c "touch $out/started; for i in \$(seq 60); do $SPINNER 50 >> $out/managed; done" 2>"$out/err" &
+  sh -c "touch $out/started
+    for l in 1 2; do (for i in \$(seq 30); do $SPINNER 50 >> $out/managed; done) & done
+    wait" 2>"$out/err" &
 gh=$!
 # (The first ghost_hybrid of a boot may take many seconds to load.)
 for _ in $(seq 600); do [ -e "$out/started" ] && break; sleep 0.1; done
@@ -55,6 +57,9 @@ check_true "hog CPU share ${hog_pct}% >= 90%" [ "$hog_pct" -ge 90 ]
 # The --dump above must have read the maps while the hog ran.
 check_true "the --dump read the agents (at ${read_at}s) inside the hog's window" \
   awk -v d="$read_at" '{exit !(d * 1e9 > $1 && d * 1e9 < $2)}' "$out/hog"
+# Two loops run them, so that one loop shell caught by the hog inside a
+# migrate_disable() section (it cannot leave that CPU: docs/architecture.md,
+# known issues) does not hide the progress of the rest.
 # Managed runs that ran entirely inside the hog's window (started and
 # ended: each is a fork, an exec and 50 ms of CPU that the moved global
 # agent scheduled while the hog held its old CPU), and, for comparison,
