@@ -357,7 +357,6 @@ enum gh_stat {
 	GH_STAT_AGENT_MOVES,	/* global agent run off its held CPU */
 	GH_STAT_DIRECT_PICKS,	/* fast path: woken straight onto an idle CPU */
 	GH_STAT_SLICE_EXTENSIONS, /* slice renewed: nobody was waiting */
-	GH_STAT_STRANDED_REENQS, /* a held CPU's local DSQ re-enqueued */
 	GH_NR_STATS,
 };
 

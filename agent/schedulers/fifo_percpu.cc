@@ -125,6 +125,9 @@ void PerCpuFifoScheduler::RetryDeferred() {
   std::vector<PerCpuFifoTask*> retry;
   retry.swap(deferred_);
   for (PerCpuFifoTask* task : retry) {
+    // Ran or blocked meanwhile: its next PREEMPT, YIELD or WAKEUP finds it
+    // unassigned and migrates it (Requeue, TaskRunnable).
+    if (task->state != State::kRunnable || task->cpu >= 0) continue;
     if (task->seqnum != task->status_word.barrier()) {
       deferred_.push_back(task);  // still a message to read first
       continue;
@@ -301,6 +304,12 @@ void PerCpuFifoScheduler::FifoSchedule(int cpu, uint32_t agent_barrier, bool pri
       return;
     }
     if (next == cs.current) TaskOffCpu(next, /*blocked=*/false);
+    if (req->state() == GH_TXN_TARGET_NOT_FOUND) {
+      // Gone from the kernel side (it exited): retrying would spin this
+      // agent on its own CPU. Its DEAD or DEPARTED, on its way, forgets it.
+      next->state = State::kBlocked;
+      return;
+    }
     // Never lose it: back to the front, retried on the next iteration.
     next->prio_boost = true;
     cs.rq.Enqueue(next);
