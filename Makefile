@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # ghost_hybrid build. `make` builds everything; `make test` and `make run`
 # first run scripts/setup.sh (root) so they work on a fresh machine.
 #
@@ -99,6 +100,20 @@ skel/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
 
 # ---------------------------------------------------------------- C++ side
+# The version (VERSION) and the git commit it was built from, for
+# `ghost_hybrid --version`: regenerated on every make, rewritten (and
+# main.o rebuilt) only when they change.
+GEN_VERSION := $(BUILD)/gen/version.h
+.PHONY: FORCE
+$(GEN_VERSION): FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)commit=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
+	  git diff --quiet HEAD 2>/dev/null || commit="$$commit-dirty"; \
+	  printf '#define GH_VERSION "%s"\n#define GH_COMMIT "%s"\n' "$$(cat VERSION)" "$$commit" > $@.tmp; \
+	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/agent/cli/main.o: $(GEN_VERSION)
+$(BUILD)/agent/cli/main.o: CXXFLAGS += -I$(BUILD)/gen
+
 $(BUILD)/%.o: %.cc
 	$(call msg,CXX,$@)
 	$(Q)mkdir -p $(@D)

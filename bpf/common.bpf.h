@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * common.bpf.h: state shared by every part of the ghost_hybrid scheduler:
  * load-time settings, the maps that user space mmaps (status words,

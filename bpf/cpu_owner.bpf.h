@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * cpu_owner.bpf.h: whether an enclave CPU is ours or held by a higher
  * scheduling class (fair, RT, deadline: every class above sched_ext).

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * exit_dump.bpf.h: our lines in the kernel's debug dump of an ejection.
  *

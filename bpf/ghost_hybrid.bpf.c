@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * ghost_hybrid: ghOSt's scheduling-delegation model on sched_ext.
  *

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /*
  * intf.h: the ghost_hybrid ABI, the ONE definition shared by the BPF
  * scheduler (bpf/ghost_hybrid.bpf.c, built against vmlinux.h) and the C++ agent

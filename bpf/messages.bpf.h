@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * messages.bpf.h: the message path. A task's state change becomes one
  * struct gh_msg on the task's channel, a BPF ring buffer in the `channels`

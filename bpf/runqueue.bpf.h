@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * runqueue.bpf.h: custody of runnable managed tasks, and the fast path.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Compares the ratios of two `make bench` results directories.
 
     scripts/bench-reproducibility.py OLD_DIR NEW_DIR

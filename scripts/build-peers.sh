@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # build-peers.sh: builds the kernel's own sched_ext example schedulers
 # (scx_simple, scx_central, scx_userland) that make bench compares
 # ghost_hybrid with, from the guest kernel's Debian source package.

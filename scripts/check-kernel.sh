@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Tells whether the running kernel can run ghost_hybrid and, if not, which
 # option is missing. Exit 0 if it qualifies, 1 if not.
 set -u

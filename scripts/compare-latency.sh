@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # compare-latency.sh: runs each latency/throughput workload under several
 # configurations, interleaved in rounds so that drift hits all alike:
 #

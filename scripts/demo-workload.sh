@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The demo workload of `make run`: CPU-bound spinners plus latency-sensitive
 # wakers (short sleeps), for about DEMO_SECONDS (default 10) seconds.
 # Runs as the managed task tree under ghost_hybrid.

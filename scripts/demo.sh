@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # `make run`: ghost_hybrid --bpf-pick scheduling the demo workload, natively
 # when this kernel has sched_ext, otherwise in the guest (4 vCPUs).
 set -euo pipefail

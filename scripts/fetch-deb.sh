@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # fetch-deb.sh: sourced by scripts/setup.sh and scripts/build-peers.sh.
 # Downloads Debian packages of other suites WITHOUT installing them or

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs one guest test N times in a row (in one guest boot, through
 # scripts/vm.sh) to measure how reliable it is: prints
 # "TEST: K of N runs passed" and succeeds only if all did.

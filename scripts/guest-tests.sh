@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Runs every guest test inside the sched_ext guest (called by run-tests.sh
 # through scripts/vm.sh): the C++ guest suite, then each tests/guest/*.sh.
 # Ends with one line "GUEST_RESULT passed=N failed=M".

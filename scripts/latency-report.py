@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """latency-report.py RAW_DIR RESULTS_DIR
 
 Turns the raw output of scripts/compare-latency.sh (RAW_DIR/raw: meta,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs every test tier `make test` covers and prints "N passed, N failed":
 #   unit   build/tests/unit_tests on the host (no root, no guest)
 #   host   tests/host/*_test.sh, and each benchmark program's smoke run

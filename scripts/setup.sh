@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs and fetches everything ghost_hybrid needs to build and to run its
 # guest tests. Idempotent, non-interactive, safe to rerun; needs root.
 #

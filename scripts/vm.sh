@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs one command inside a QEMU guest that boots the pinned sched_ext kernel
 # (kernel-patches/guest-kernel.env), the way virtme-ng does: the guest sees
 # the host's root filesystem read-only over virtiofs and chroots into it, so

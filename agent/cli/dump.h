@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // dump.h: `ghost_hybrid --dump`: the state of a running ghost_hybrid, read
 // from the maps it pins under /sys/fs/bpf/ghost_hybrid (root only).
 #ifndef GHOST_HYBRID_AGENT_CLI_DUMP_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/flags.h"
 
 #include <algorithm>
@@ -84,6 +85,10 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
       cfg.help = true;
       return cfg;
     }
+    if (arg == "--version" || arg == "-V") {
+      cfg.version = true;
+      return cfg;
+    }
     if (arg.rfind("--", 0) != 0) {
       return Usage(absl::StrCat("unexpected argument '", arg,
                                 "': put the command after '--', as in ghost_hybrid -- ", arg));
@@ -157,7 +162,8 @@ std::string UsageText() {
   std::string out =
       "usage: ghost_hybrid [FLAGS] -- COMMAND [ARGS...]\n"
       "       ghost_hybrid [FLAGS] --pid=PID\n"
-      "       ghost_hybrid --dump\n\n"
+      "       ghost_hybrid --dump\n"
+      "       ghost_hybrid -V | --version\n\n"
       "Schedules COMMAND (all its threads and children) with a ghOSt-style user-space\n"
       "agent on sched_ext, optionally with the in-kernel BPF fast path.\n\nFlags:\n";
   for (const char* name : kFlagNames) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // flags.h: ghost_hybrid's command line.
 //
 //   ghost_hybrid [FLAGS] -- COMMAND [ARGS...]
@@ -46,6 +47,7 @@ struct Config {
   std::string user;
   bool dump = false;
   bool help = false;
+  bool version = false;  // -V / --version
   std::vector<std::string> command;
 };
 

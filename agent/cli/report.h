@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // report.h: the CLI's stats line, exit summary and JSON, from the agent's
 // counters (AgentStats) and the kernel side's (BpfScheduler::stat).
 #ifndef GHOST_HYBRID_AGENT_CLI_REPORT_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // workload.h: starting the user's command as a managed task tree.
 //
 // The command is forked, switched to SCHED_EXT (its threads and children

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bpf_scheduler.h: loads, attaches and owns the ghost_hybrid sched_ext
 // scheduler (bpf/ghost_hybrid.bpf.c), and gives typed access to its maps.
 //

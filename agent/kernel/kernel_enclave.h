@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // kernel_enclave.h: the real Enclave backend, over the loaded ghost_hybrid
 // sched_ext scheduler (BpfScheduler).
 //

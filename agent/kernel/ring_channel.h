@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ring_channel.h: a reader for one ghost_hybrid channel, a BPF ring buffer
 // of struct gh_msg records, mapped into this process.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/kernel/task_policy.h"
 
 #include <sched.h>

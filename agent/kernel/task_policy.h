@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task_policy.h: moving threads into and out of the ext scheduling class.
 //
 // util-linux 2.38's chrt cannot set SCHED_EXT (policy 7), so ghost_hybrid

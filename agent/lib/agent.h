@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // agent.h: Agent (one per CPU), FullAgent (all agents of an enclave plus
 // their scheduler) and AgentProcess (a FullAgent that lives until SIGINT or
 // SIGTERM).

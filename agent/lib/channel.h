@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // channel.h: Channel, the agent's end of a kernel message queue.
 //
 // The kernel side publishes one gh_msg per event on the channel the event's

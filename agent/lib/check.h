@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // check.h: fatal invariant checks for the agent library.
 //
 // Debian bookworm's Abseil (20220623) has no absl/log, so this header gives

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // clock.h: the one time base shared by the kernel side and the agents.
 //
 // The kernel side stamps messages and transactions with bpf_ktime_get_ns()

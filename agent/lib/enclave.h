@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // enclave.h: Enclave, the kernel side as the agents and schedulers see it.
 //
 // An enclave is the set of CPUs and tasks one scheduler manages, with its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // message.h: Message, a typed read-only view over one struct gh_msg.
 //
 // The kernel side publishes fixed-size gh_msg records on channels (a BPF ring

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/lib/run_request.h"
 
 #include "agent/lib/check.h"

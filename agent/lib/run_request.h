@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // run_request.h: RunRequest, the agent's handle on one CPU's transaction
 // slot (a struct gh_txn in memory shared with the kernel side).
 //

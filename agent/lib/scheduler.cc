@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/lib/scheduler.h"
 
 #include "agent/lib/check.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // scheduler.h: Scheduler and BasicDispatchScheduler, the base of every
 // scheduling policy.
 //

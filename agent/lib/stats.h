@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // stats.h: AgentStats, the counters every scheduler's agents keep.
 //
 // Messages by type, transactions by outcome, commit-group sizes and named

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // status_word.h: StatusWord, a read-only view over one gh_status_word.
 //
 // Status words live in memory the kernel side writes (an mmapable BPF array

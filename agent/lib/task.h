@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // task.h: Seqnum, Task and TaskAllocator: the agent's record of one managed
 // thread, keyed by gtid.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/lib/topology.h"
 
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // topology.h: CpuList (a CPU set) and Topology (which CPUs share a core, an
 // L3 cache, a NUMA node).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fifo_centralized.h: the centralized FIFO scheduler (ghOSt's
 // schedulers/fifo/centralized), on the abstract Enclave.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fifo_percpu.h: the per-CPU FIFO scheduler (ghOSt's schedulers/fifo/per_cpu),
 // on the abstract Enclave.
 //

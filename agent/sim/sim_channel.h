@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_channel.h: SimChannel, a channel of the simulated kernel: a bounded
 // FIFO of gh_msg records (a ring buffer on the real backend).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_kernel.cc: SimKernel construction, the event loop, agents, channels and
 // CPU messages. Task life cycle: sim_tasks.cc; transactions: sim_txn.cc.
 #include "agent/sim/sim_kernel.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_kernel.h: SimKernel, a deterministic simulated kernel side, and the
 // Enclave the agents use on it.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_random.h: SimRandom, the simulator's own seedable generator.
 //
 // splitmix64 (Steele, Lea, Flood 2014): tiny, fast, and it gives the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_tasks.cc: the simulated kernel's task life cycle and task messages.
 #include "absl/strings/str_format.h"
 #include "agent/lib/check.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "agent/sim/sim_trace.h"
 
 #include "absl/strings/str_format.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_trace.h: the simulator's trace, one record per scheduling event.
 //
 // Two runs with the same seed and configuration must produce equal traces;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_txn.cc: the simulated kernel's transactions (commit, validation in the
 // kernel side's order) and its fast path (the BPF runqueue and BPF picks).
 #include "absl/strings/str_format.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_workload.h: scripted tasks for the simulated kernel.
 //
 // A simulated task runs a script of actions while it is on a CPU: run for a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /*
  * cyclictest_shim.so: an LD_PRELOAD shim that lets cyclictest run as a
  * managed task tree, preloaded in every configuration so that the workload

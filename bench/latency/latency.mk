@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bench/latency/latency.mk: the latency comparison (scripts/compare-latency.sh
 # in the guest, scripts/latency-report.py on the host) and its wakeup
 # benchmark program. Included by the top-level Makefile.

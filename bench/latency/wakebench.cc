@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // wakebench: wake-to-run latency of threads woken by other threads.
 //
 // schbench's message/worker pattern reduced to its core: --pairs pairs of

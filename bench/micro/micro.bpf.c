@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * micro.bpf.c: the ABI microbenchmarks' BPF object. It loads on a kernel
  * WITHOUT sched_ext (the host), yet runs the scheduler's real message path,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bench/micro/micro.mk: ghost_hybrid's ABI microbenchmarks (included by the
 # top-level Makefile; reuses its CLANG, BPF_CFLAGS, BPFTOOL, CXX, CXXFLAGS,
 # BUILD, BPF_LIBS, LDLIBS).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // micro_bench.cc: ghost_hybrid's ABI microbenchmarks, run natively on a
 // kernel that has BPF but not sched_ext.
 //

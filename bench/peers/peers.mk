@@ -1,4 +1,4 @@
-# SPDX-License-Identifier: GPL-2.0
+# SPDX-License-Identifier: Apache-2.0
 # bench/peers/peers.mk: the kernel's own sched_ext example schedulers,
 # which make bench compares ghost_hybrid with (bench/README.md, "Peers").
 # Included by the top-level Makefile.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # bench/sim/sim.mk: the simulator-scaling benchmark (bench/sim/sim_scaling.cc),
 # included by the top-level Makefile (`-include $(wildcard bench/*/*.mk)`); it
 # uses that Makefile's CXX, CXXFLAGS, BUILD, LDLIBS, Q, msg and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_scaling.cc: how fast the centralized FIFO agent decides on the
 // simulated kernel, as the number of virtual CPUs grows.
 //

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Smoke run of the latency benchmark (make bench): scripts/compare-latency.sh
 # for 2 s per run and one round of the two latency workloads completes,
 # with every workload thread in the policy its configuration wants (the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests that bad input gets one short message naming the problem, the exit
 # status documented in --help, and leaves nothing loaded or pinned.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests that with the fast path off every run is the agent's (no BPF pick,
 # committed transactions), and that with it on BPF picks tasks and the
 # agent sees them picked.

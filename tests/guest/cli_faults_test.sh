@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests fault tolerance: SIGKILL of ghost_hybrid mid-run, and SIGSTOP of it
 # for longer than the watchdog: the workload finishes with correct output
 # and the state ends disabled; after the ejection ghost_hybrid exits 70 and

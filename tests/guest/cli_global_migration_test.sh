@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests global-agent migration: a fair-class (unmanaged) CPU hog pinned for
 # 1 s to the CPU of the global agent moves the global role to another CPU
 # (seen in a --dump that read the maps during the hog; migration counter

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests inspection of a running ghost_hybrid: its maps are pinned root-only
 # under /sys/fs/bpf/ghost_hybrid, the README's bpftool commands print them,
 # `ghost_hybrid --dump` shows the managed tasks, and all is removed on exit.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests the parking global agent (centralized model): with nothing to
 # decide it parks, and its CPU runs workload.
 #

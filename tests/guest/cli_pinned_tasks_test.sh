@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests pinned tasks: a CPU-bound task pinned with taskset to each guest CPU
 # in turn, and a command whose four spinners are each pinned to a different
 # CPU, complete under --model=centralized, --model=percpu and --bpf-pick,

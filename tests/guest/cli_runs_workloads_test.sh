@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests that ghost_hybrid returns its command's exit status, and that a
 # parallel build under it (fast path on, both agent models) produces a
 # correct program, every build step having run with policy SCHED_EXT.

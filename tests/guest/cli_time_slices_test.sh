@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests the centralized agent's time slices on a one-CPU enclave, which
 # the workload shares with the parked global agent: with --slice=5ms two
 # CPU-bound spinners share it about evenly over 2 s; with --slice=inf the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // harness.h: drives the ghost_hybrid ABI directly, without the agent, for
 // the guest tests: loads the scheduler, spawns managed child tasks that
 // obey scripted commands, records every message of the default channel,

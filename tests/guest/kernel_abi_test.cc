@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Guest tests of the kernel side (bpf/): loading, the message path, the
 // transaction path and the fast path, driven through the raw ABI by the
 // harness (no agent). Run inside the guest: scripts/vm.sh -- build/tests/guest_tests

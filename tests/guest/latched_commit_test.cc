@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: Apache-2.0
 // Guest tests of the latched commit (bpf/transactions.bpf.h): the outcome
 // of every transaction is in its slot when the commit call returns, and a
 // failed transaction leaves the target CPU's running task alone. Driven

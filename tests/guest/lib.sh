@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Shared helpers of the guest shell tests (sourced; run inside the guest).
 cd "$(dirname "$0")/../.." || exit 1
 GH=./ghost_hybrid

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests that SIGKILL of ghost_hybrid while 8 CPU-bound managed tasks run
 # loses nothing: all 8 finish with the right output under the fair class,
 # and /sys/kernel/sched_ext/state returns to disabled. Runs in the guest.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* spinner: a CPU-bound helper for the guest tests.
  *
  *   spinner WALL_MS  - spins for WALL_MS of wall time

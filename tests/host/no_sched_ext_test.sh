@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Tests, on a host whose kernel lacks sched_ext, that ghost_hybrid says so
 # in one sentence pointing to the guest, exits 3, and leaves nothing pinned.
 cd "$(dirname "$0")/../.." || exit 1

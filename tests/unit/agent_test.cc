@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of Agent threads, FullAgent and AgentProcess (agent/lib/agent.h).
 #include "agent/lib/agent.h"
 

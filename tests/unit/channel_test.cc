@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the Channel contract (agent/lib/channel.h) on the simulator's
 // channel: FIFO Peek/Consume, stable views, association, agent wakeups.
 #include "agent/lib/channel.h"

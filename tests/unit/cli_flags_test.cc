@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of ghost_hybrid's command-line parsing (agent/cli/flags.h).
 #include "agent/cli/flags.h"
 
@@ -34,6 +35,18 @@ TEST(CliFlags, ParsesDashedFlagsAndTheCommandAfterDoubleDash) {
   EXPECT_EQ(c->slice, absl::Milliseconds(5));
   EXPECT_EQ(c->model, Model::kPerCpu);
   EXPECT_THAT(c->command, ElementsAre("make", "-j4"));
+}
+
+// Tests that -V and --version ask for the version, whatever follows.
+TEST(CliFlags, VersionFlagsAskForTheVersion) {
+  for (const char* flag : {"-V", "--version"}) {
+    absl::StatusOr<Config> c = Parse({flag, "--", "true"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_TRUE(c->version) << flag;
+  }
+  absl::StatusOr<Config> plain = Parse({"--", "true"});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(plain->version);
 }
 
 // Tests that the defaults are: fast path off, centralized, 20ms slices.

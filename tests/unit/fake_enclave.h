@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // fake_enclave.h: a minimal Enclave for library tests that need no kernel
 // model: slots and status words are plain arrays, commits complete or fail
 // with a scripted outcome, LocalYield blocks until Ping (like the real

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the centralized FIFO scheduler on the simulated kernel, one per
 // behaviour of ghOSt's centralized FIFO agent (the seed's walk-through).
 #include "agent/schedulers/fifo_centralized.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the Message and StatusWord views (agent/lib/message.h,
 // agent/lib/status_word.h).
 #include "agent/lib/message.h"

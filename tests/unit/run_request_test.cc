@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of RunRequest over a transaction slot (agent/lib/run_request.h).
 #include "agent/lib/run_request.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of Seqnum, Task::Advance and TaskAllocator (agent/lib/task.h).
 #include "agent/lib/task.h"
 

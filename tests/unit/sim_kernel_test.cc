@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of the simulated kernel (agent/sim/sim_kernel.h): every transaction
 // outcome and message the kernel side can produce, barriers, channels,
 // agents, interference and the fast path. The test plays the agent.

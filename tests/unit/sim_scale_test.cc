@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scale and determinism: 10,000 tasks on 64 simulated CPUs under each
 // scheduler (the same scheduler sources the real backend uses).
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // sim_test_util.h: small helpers shared by the scheduler tests that run on
 // the simulated kernel (machines, scripted tasks, trace queries).
 #ifndef GHOST_HYBRID_TESTS_UNIT_SIM_TEST_UTIL_H_

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of AgentStats (agent/lib/stats.h).
 #include "agent/lib/stats.h"
 

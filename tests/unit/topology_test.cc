@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests of CpuList and Topology (agent/lib/topology.h).
 #include "agent/lib/topology.h"
 

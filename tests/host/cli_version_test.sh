@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Tests `ghost_hybrid --version` and `-V`: exit 0, one line naming the
+# version (VERSION) and the git commit the binary was built from. Needs no
+# root and no sched_ext.
+cd "$(dirname "$0")/../.." || exit 1
+fail=0
+want_version=$(cat VERSION)
+want_commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+for flag in --version -V; do
+  line=$(./ghost_hybrid $flag); rc=$?
+  [ "$rc" -eq 0 ] || { echo "FAIL: ghost_hybrid $flag exited $rc"; fail=1; }
+  case "$line" in
+    "ghost_hybrid $want_version (commit $want_commit"*) ;;
+    *) echo "FAIL: ghost_hybrid $flag printed '$line', want version $want_version and commit $want_commit"; fail=1 ;;
+  esac
+done
+[ "$fail" -eq 0 ] && echo ok
+exit "$fail"
