@@ -220,10 +220,14 @@ std::vector<uint64_t> DumpQueuedGtids(uint32_t owner = GH_OWNER_BPF) {
   nlohmann::json j = nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
   if (!j.is_array()) return gtids;
   // With BTF, bpftool -j prints raw bytes plus a "formatted" typed record.
+  // An entry deleted while bpftool walks the hash comes out without a
+  // value (an "error" instead): skip it, as the kernel already did.
   for (const nlohmann::json& rec : j) {
-    const nlohmann::json& v = rec.contains("formatted") ? rec["formatted"]["value"] : rec["value"];
-    if (v.is_object() && v["owner"].get<uint32_t>() == owner)
-      gtids.push_back(v["gtid"].get<uint64_t>());
+    const nlohmann::json& holder = rec.contains("formatted") ? rec["formatted"] : rec;
+    if (!holder.is_object() || !holder.contains("value")) continue;
+    const nlohmann::json& v = holder["value"];
+    if (!v.is_object() || !v.contains("owner") || !v.contains("gtid")) continue;
+    if (v["owner"].get<uint32_t>() == owner) gtids.push_back(v["gtid"].get<uint64_t>());
   }
   return gtids;
 }
