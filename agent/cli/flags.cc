@@ -30,8 +30,9 @@ ABSL_FLAG(absl::Duration, agent_spin, absl::Microseconds(100),
 ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
           "sched_ext watchdog: a runnable task waiting longer ejects the scheduler and "
           "returns every task to the fair class (100ms..30s).");
-ABSL_FLAG(absl::Duration, stats_interval, absl::Seconds(1),
-          "Print a stats line this often; 0 for none.");
+ABSL_FLAG(absl::Duration, stats_interval, absl::ZeroDuration(),
+          "Print a stats line on stderr this often, e.g. 1s; 0 (default) for none: stdout "
+          "belongs to the command.");
 ABSL_FLAG(std::string, stats_json, "", "Write the final counters as JSON to this file.");
 ABSL_FLAG(int, pid, 0, "Manage this existing process (all its threads) instead of a command.");
 ABSL_FLAG(std::string, user, "",

@@ -196,8 +196,8 @@ int Run(const Config& cfg) {
     }
     if (cfg.stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       Snapshot now = Snapshot::Take(stats, **sched);
-      printf("%s\n", StatsLine(first, prev, now, stats).c_str());
-      if (getenv("GHOST_HYBRID_DEBUG")) fputs(DebugState(**sched).c_str(), stdout);
+      fprintf(stderr, "%s\n", StatsLine(first, prev, now, stats).c_str());
+      if (getenv("GHOST_HYBRID_DEBUG")) fputs(DebugState(**sched).c_str(), stderr);
       prev = now;
       next_stats += cfg.stats_interval;
     }

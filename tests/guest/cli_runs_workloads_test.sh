@@ -1,9 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Tests that ghost_hybrid returns its command's exit status, and that a
+# Tests that ghost_hybrid leaves stdout to its command and returns its
+# command's exit status, and that a
 # parallel build under it (fast path on, both agent models) produces a
 # correct program, every build step having run with policy SCHED_EXT.
 . "$(dirname "$0")/lib.sh"
+
+# stdout belongs to the command: no stats line or summary there by default.
+check "$($GH -- echo hi 2>/dev/null)" hi "stdout of 'ghost_hybrid -- echo hi'"
 
 $GH --stats-interval=0 -- sh -c 'awk "/^policy/ {print \$3}" /proc/$$/sched > '"$out"'/p7; exit 7' 2>/dev/null
 check "$?" 7 "exit status of 'sh -c exit 7'"

@@ -49,7 +49,8 @@ TEST(CliFlags, VersionFlagsAskForTheVersion) {
   EXPECT_FALSE(plain->version);
 }
 
-// Tests that the defaults are: fast path off, centralized, 20ms slices.
+// Tests that the defaults are: fast path off, centralized, 20ms slices, no
+// periodic stats.
 TEST(CliFlags, DefaultsAreAgentOnlyCentralizedWithSlices) {
   absl::StatusOr<Config> c = Parse({"--", "true"});
   ASSERT_TRUE(c.ok()) << c.status();
@@ -57,6 +58,7 @@ TEST(CliFlags, DefaultsAreAgentOnlyCentralizedWithSlices) {
   EXPECT_EQ(c->model, Model::kCentralized);
   EXPECT_EQ(c->slice, absl::Milliseconds(20));
   EXPECT_TRUE(c->cpus.empty());
+  EXPECT_EQ(c->stats_interval, absl::ZeroDuration());  // stats are opt-in
   absl::StatusOr<Config> fifo = Parse({"--slice=inf", "--", "true"});
   ASSERT_TRUE(fifo.ok());
   EXPECT_EQ(fifo->slice, absl::InfiniteDuration());
