@@ -18,4 +18,6 @@ for w in cyclictest wakebench; do
   done
 done
 check "$(sched_state)" disabled "state after the runs"
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

@@ -37,4 +37,6 @@ wait $first
 check "$?" 0 "the first ghost_hybrid carried on"
 wait_disabled
 check_true "nothing pinned at the end" [ ! -e /sys/fs/bpf/ghost_hybrid ]
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

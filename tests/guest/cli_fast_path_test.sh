@@ -17,4 +17,6 @@ check "$?" 0 "workload with the fast path on"
 check_true "BPF picks with the fast path on" [ "$(json_get "$out/on.json" bpf_picks)" -gt 0 ]
 seen=$(python3 -c "import json; print(json.load(open('$out/on.json'))['agent']['counters']['bpf_picks_seen'])")
 check_true "the agent saw BPF picks (TASK_ON_CPU flagged BPF_PICKED)" [ "$seen" -gt 0 ]
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

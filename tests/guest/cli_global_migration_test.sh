@@ -71,4 +71,6 @@ base=$(awk 'NR==FNR {hs=$1; next} $2 >= hs-1e9 && $2 < hs {n++} END {print n+0}'
        "$out/hog" "$out/managed")
 echo "managed 50ms runs entirely inside the hog's 1 s: $inside (ended in the 1 s before: $base)"
 check_true "managed tasks kept running during the hog ($inside runs inside it)" [ "$inside" -ge 1 ]
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

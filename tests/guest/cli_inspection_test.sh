@@ -30,4 +30,6 @@ kill $(cat "$out/pids") 2>/dev/null
 wait $gh
 check "$?" 0 "ghost_hybrid exit status (the shell's plain wait returns 0)"
 check_true "pinned maps removed on exit" [ ! -e $P ]
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

@@ -65,4 +65,6 @@ check_true "the new task ran within 1.5 s, before the spinner ended" \
   "$out/hog" "$out/new_task"
 check_true "agent parks counted (kernel agent_parks >= 1)" \
   [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['kernel']['agent_parks'])" "$out/s.json")" -ge 1 ]
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

@@ -3,7 +3,7 @@
 # Tests pinned tasks: a CPU-bound task pinned with taskset to each guest CPU
 # in turn, and a command whose four spinners are each pinned to a different
 # CPU, complete under --model=centralized, --model=percpu and --bpf-pick,
-# with the scheduler never ejected (checked by finish). The agents learn
+# with the scheduler never ejected (check_no_ejections). The agents learn
 # each task's mask (TASK_AFFINITY_CHANGED, also right after the TASK_NEW of
 # a task born pinned) and commit only to allowed CPUs.
 . "$(dirname "$0")/lib.sh"
@@ -28,4 +28,6 @@ for args in --model=centralized --model=percpu --bpf-pick; do
   check "$done_count" "$ncpu" "pinned spinners that finished under $args"
   rm -f "$out"/many.*
 done
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

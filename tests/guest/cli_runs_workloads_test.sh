@@ -43,4 +43,6 @@ for args in "--bpf-pick" "--model=centralized" "--model=percpu"; do
   check "$(wc -l < "$d/policies")" 8 "build steps recorded under $args (7 compiles, 1 link)"
 done
 check "$(sched_state)" disabled "state after the runs"
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

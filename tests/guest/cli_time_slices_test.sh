@@ -22,4 +22,6 @@ $GH --cpus=1 --global-cpu=1 --slice=inf --stats-interval=0 -- \
 check "$?" 0 "two spinners with no slice"
 order=$(awk 'NR==1 {e1=$2} NR==2 {s2=$1} END {print (s2 >= e1) ? "fifo" : "overlap"}' "$out/c" "$out/d")
 check "$order" fifo "the second spinner started after the first finished"
+# The scheduler must have run the workload throughout: no ejection.
+check_no_ejections
 finish

@@ -26,18 +26,21 @@ wait_disabled() {
 json_get() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 # Ejections (the kernel stopping the scheduler for any reason but its
 # loader's exit) since this test began: the fair class would give the same
-# output, so a test that passed through one proves nothing. A test that
-# provokes ejections on purpose calls expect_ejections before finish.
+# output, so a test that passed through one proves nothing. Every test
+# says which it expects before finish: check_no_ejections, or
+# expect_ejections if it provokes them on purpose.
 ejections() {
   dmesg | grep 'sched_ext: BPF scheduler .* disabled (' | grep -vc 'unregistered from user space'
 }
 ejections_at_start=$(ejections)
-ejections_expected=0
-expect_ejections() { ejections_expected=1; }
+ejections_checked=0
+check_no_ejections() {
+  ejections_checked=1
+  check "$(( $(ejections) - ejections_at_start ))" 0 "ejections of the scheduler during the test"
+}
+expect_ejections() { ejections_checked=1; }
 finish() {
-  if [ "$ejections_expected" -eq 0 ]; then
-    check "$(( $(ejections) - ejections_at_start ))" 0 "ejections of the scheduler during the test"
-  fi
+  [ "$ejections_checked" -eq 1 ] || { echo "FAIL: the test never checked for ejections"; fail=1; }
   [ "$fail" -eq 0 ] && echo "ok"; exit "$fail"
 }
 wait_disabled

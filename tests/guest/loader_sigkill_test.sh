@@ -3,12 +3,7 @@
 # Tests that SIGKILL of ghost_hybrid while 8 CPU-bound managed tasks run
 # loses nothing: all 8 finish with the right output under the fair class,
 # and /sys/kernel/sched_ext/state returns to disabled. Runs in the guest.
-set -u
-cd "$(dirname "$0")/../.."
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
-# A scheduler unloaded by the previous test may still be disabling.
-for _ in $(seq 100); do [ "$(cat /sys/kernel/sched_ext/state)" = disabled ] && break; sleep 0.1; done
+. "$(dirname "$0")/lib.sh"
 expected=$(awk 'BEGIN{s=0;for(i=0;i<400000;i++)s+=i%7;print s}')
 
 ./ghost_hybrid --bpf-pick --stats-interval=0 -- sh -c "
@@ -36,8 +31,6 @@ for _ in $(seq 600); do [ "$(ls "$out" | grep -c '^r\.[0-9]$')" -eq 8 ] && break
 sleep 0.2
 state_after=$(cat /sys/kernel/sched_ext/state)
 
-fail=0
-check() { if [ "$1" = "$2" ]; then :; else echo "FAIL: $3: got '$1', want '$2'"; fail=1; fi; }
 check "$state_before" enabled "scheduler enabled while the workload ran ($(cat "$out/gh.err" 2>/dev/null))"
 check "$(awk '{print $3}' "$out/policy")" 7 "workload policy is SCHED_EXT (7)"
 [ "$running" -ge 1 ] || { echo "FAIL: no worker was running when the loader was killed"; fail=1; }
@@ -45,4 +38,6 @@ check "$state_after" disabled "state after SIGKILL"
 for i in 1 2 3 4 5 6 7 8; do
   check "$(cat "$out/r.$i" 2>/dev/null)" "$expected" "output of task $i"
 done
-exit $fail
+# Killing the loader unloads the scheduler; the kernel never ejected it.
+check_no_ejections
+finish
