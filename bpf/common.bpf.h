@@ -178,26 +178,21 @@ static __always_inline bool cpu_in_enclave(s32 cpu)
 	return enclave[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] & (1ULL << (cpu % 64));
 }
 
-/* True if @tctx's affinity leaves out a CPU of the enclave. */
-static __always_inline bool task_mask_restricted(struct task_ctx *tctx)
+/*
+ * How @tctx's affinity meets the enclave: @some, it may run on at least
+ * one enclave CPU; returns true if it may run on all of them.
+ */
+static __always_inline bool task_mask_covers_enclave(struct task_ctx *tctx, bool *some)
 {
+	bool all = true;
 	int i;
 
-	for (i = 0; i < GH_CPUMASK_WORDS; i++)
-		if (enclave[i] & ~tctx->cpumask[i])
-			return true;
-	return false;
-}
-
-/* True if @tctx may run on some CPU of the enclave. */
-static __always_inline bool task_mask_in_enclave(struct task_ctx *tctx)
-{
-	int i;
-
-	for (i = 0; i < GH_CPUMASK_WORDS; i++)
-		if (enclave[i] & tctx->cpumask[i])
-			return true;
-	return false;
+	*some = false;
+	for (i = 0; i < GH_CPUMASK_WORDS; i++) {
+		*some |= (enclave[i] & tctx->cpumask[i]) != 0;
+		all &= (enclave[i] & ~tctx->cpumask[i]) == 0;
+	}
+	return all;
 }
 
 /* The task's status word, or NULL (also for a NULL @tctx). */

@@ -159,6 +159,7 @@ static __always_inline void news_defer(struct task_ctx *tctx, u16 type, u32 flag
 static __always_inline void enqueue_managed(struct task_struct *p, struct task_ctx *tctx,
 					    u64 enq_flags)
 {
+	bool in_enclave;
 	s32 claimed;
 
 	/*
@@ -196,7 +197,8 @@ static __always_inline void enqueue_managed(struct task_struct *p, struct task_c
 	 * Pinned outside the enclave: no decision of ours can place it, so the
 	 * kernel runs it (the agent still follows it through its messages).
 	 */
-	if (!task_mask_in_enclave(tctx)) {
+	task_mask_covers_enclave(tctx, &in_enclave);
+	if (!in_enclave) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_GLOBAL, SCX_SLICE_DFL, enq_flags);
 		return;
 	}

@@ -272,6 +272,7 @@ static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task
 					      u32 flags, u32 idx)
 {
 	struct task_msg tm;
+	bool some;
 
 	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id()))
 		return;
@@ -282,7 +283,7 @@ static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task
 	task_msg_end(&tm);
 	/* A task born pinned (a child of a taskset): its mask follows at once,
 	 * before any decision can be made about it. */
-	if (task_mask_restricted(tctx))
+	if (!task_mask_covers_enclave(tctx, &some))
 		send_affinity_msg(tctx);
 }
 

@@ -189,10 +189,13 @@ int Run(const Config& cfg) {
       child_done = true;
       break;
     }
-    if (!ejected && (*sched)->exit_info().kind != 0) {
-      ReportEjection((*sched)->exit_info());
-      ejected = true;
-      if (child <= 0) break;
+    if (!ejected) {
+      const ExitInfo e = (*sched)->exit_info();  // reads the rest only once stopped
+      if (e.kind != 0) {
+        ReportEjection(e);
+        ejected = true;
+        if (child <= 0) break;
+      }
     }
     if (cfg.stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       Snapshot now = Snapshot::Take(stats, **sched);
