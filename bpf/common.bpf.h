@@ -108,14 +108,6 @@ struct {
 	__type(value, u32);
 } sw_free SEC(".maps");
 
-/* Task -> channel association, written by the agent (AssociateTask). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, GH_MAX_TASKS);
-	__type(key, u64);	/* gtid */
-	__type(value, u32);	/* channel */
-} task_chan SEC(".maps");
-
 /* ---- per-task context ---- */
 struct task_ctx {
 	u64 gtid;		/* GH_NULL_GTID until ops.enable */

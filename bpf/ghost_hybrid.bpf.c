@@ -53,6 +53,7 @@
 #include "runqueue.bpf.h"
 #include "transactions.bpf.h"
 #include "agents.bpf.h"
+#include "status_words.bpf.h"
 #include "exit_dump.bpf.h"
 
 #define GH_TASK_RUNNING 0x0000
@@ -578,10 +579,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_enable, struct task_struct *p)
 	sw = task_sw_of(tctx);
 	if (sw) {
 		sw->barrier = 0;
+		sw->channel = GH_DEFAULT_CHANNEL;
 		sw->gtid = gtid;
 		sw->runtime = p->se.sum_exec_runtime;
 		sw->switch_time = bpf_ktime_get_ns();
 		sw->cpu = -1;
+		sw->msgs_lost = 0;
 		WRITE_ONCE(sw->flags, GH_SW_INUSE | (tctx->runnable ? GH_SW_TASK_RUNNABLE : 0));
 	}
 	/*
@@ -603,8 +606,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	struct gh_status_word *sw;
 	bool exiting = p->flags & GH_PF_EXITING;
-	u64 gtid;
-	u32 idx;
 
 	if (!tctx)
 		return;
@@ -620,6 +621,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	custody_end(tctx);
 	news_flush(tctx, p);
 	/*
+	 * The word outlives the task until the agent has consumed its last
+	 * message and frees it (gh_sw_free): a recycled word would otherwise
+	 * tell an agent resyncing a task about another task. CANFREE goes
+	 * before the barrier moves (flags, then barrier, then message).
+	 */
+	sw = task_sw_of(tctx);
+	if (sw)
+		WRITE_ONCE(sw->flags, GH_SW_INUSE | GH_SW_TASK_CANFREE);
+	/*
 	 * TASK_DEAD follows the BLOCKED of the task's final switch-out. A task
 	 * still runnable here (the scheduler is being unloaded while it exits)
 	 * departs instead: the agent forgets a departing task in any state.
@@ -627,13 +637,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	send_task_off_msg(tctx, exiting && !tctx->runnable ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
 			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
 			  scx_bpf_task_cpu(p), 0);
-	gtid = tctx->gtid;
-	idx = tctx->sw_idx;
-	sw = task_sw_of(tctx);
-	if (sw)
-		WRITE_ONCE(sw->flags, 0);
-	bpf_map_delete_elem(&task_chan, &gtid);
-	bpf_map_push_elem(&sw_free, &idx, 0);
 	tctx->gtid = GH_NULL_GTID;
 }
 

@@ -166,6 +166,10 @@ enum gh_sw_flags {
 	GH_SW_TASK_ONCPU = 1 << 1,
 	GH_SW_TASK_RUNNABLE = 1 << 2,
 	GH_SW_TASK_IS_AGENT = 1 << 3,
+	GH_SW_TASK_CANFREE = 1 << 4,	/* the task left (DEAD/DEPARTED sent): the
+					 * word keeps its gtid until the agent
+					 * frees it with gh_sw_free (ghOSt's
+					 * GHOST_SW_F_CANFREE) */
 	/* agent words */
 	GH_SW_CPU_AVAIL = 1 << 8,	/* CPU is idle, nothing committed */
 	GH_SW_BOOST_PRIO = 1 << 9,	/* a higher class holds the agent's CPU */
@@ -175,18 +179,56 @@ enum gh_sw_flags {
 
 /*
  * Task words are indexed by gh_payload_task_new.sw_index; agent words by CPU.
- * barrier is Tseq (task) or Aseq (agent). BPF writes the barrier before
- * publishing the message that carries the same value, so an agent that has
- * consumed every message of a task sees barrier == its last seqnum.
+ * barrier is Tseq (task) or Aseq (agent). BPF writes the flags, then the
+ * barrier, then publishes the message that carries the same value, so an
+ * agent that has consumed every message of a task sees barrier == its last
+ * seqnum, and an agent that reads the barrier and then the flags sees the
+ * state that barrier stands for (or the next one, if a change is under way).
+ *
+ * Lost messages: when a task's channel is full, its message is dropped, the
+ * barrier has moved all the same and msgs_lost counts the loss; the agent
+ * of that channel is woken. An agent that finds msgs_lost changed
+ * resynchronises the task from this word (flags, cpu, barrier).
  */
 struct gh_status_word {
+	/*
+	 * barrier and channel form one 64-bit word: a message takes its Tseq
+	 * and its channel in one atomic add, and gh_associate moves a task to
+	 * another channel with one compare-and-swap that fails if the Tseq
+	 * moved, so no message of the task is ever left on the old channel
+	 * behind the agent's back (ghOSt's ESTALE from ASSOCIATE_QUEUE).
+	 */
 	__u32 barrier;
-	__u32 flags;		/* enum gh_sw_flags */
+	__u32 channel;		/* task words: where its messages go */
 	__u64 gtid;		/* owner (task, or the agent thread) */
 	__u64 runtime;		/* ns on CPU, updated when it stops */
 	__u64 switch_time;	/* ns of the last switch in or out */
 	__s32 cpu;		/* CPU it runs or last ran on, -1 never */
+	__u32 flags;		/* enum gh_sw_flags */
+	__u32 msgs_lost;	/* task words: its messages dropped (ring full) */
 	__u32 pad;
+};
+
+/* Context of gh_associate: route a task's messages to another channel. */
+struct gh_associate_args {
+	__u64 gtid;
+	__u32 sw_index;		/* from TASK_NEW */
+	__u32 channel;		/* GH_DEFAULT_CHANNEL or a CPU channel */
+	__u32 barrier;		/* the Tseq the agent consumed last */
+	__s32 result;		/* out: 0, -ESTALE (Tseq moved), -ENOENT (gone),
+				 * -EINVAL (no such channel) */
+};
+
+/* Context of gh_sw_free: status words whose DEAD/DEPARTED the agent consumed. */
+enum { GH_SW_FREE_BATCH = 32 };
+struct gh_sw_free_args {
+	__u32 nr;		/* entries used */
+	__u32 nr_freed;		/* out: entries that were CANFREE and are free now */
+	struct {
+		__u32 sw_index;
+		__u32 pad;
+		__u64 gtid;	/* must still own the word */
+	} words[GH_SW_FREE_BATCH];
 };
 
 /* ------------------------------------------------------------ transactions */
@@ -357,6 +399,8 @@ enum gh_stat {
 	GH_STAT_AGENT_MOVES,	/* global agent run off its held CPU */
 	GH_STAT_DIRECT_PICKS,	/* fast path: woken straight onto an idle CPU */
 	GH_STAT_SLICE_EXTENSIONS, /* slice renewed: nobody was waiting */
+	GH_STAT_SW_FREED,	/* task words freed by the agent (gh_sw_free) */
+	GH_STAT_SW_FREE_REJECTED, /* gh_sw_free entries not CANFREE or not the gtid's */
 	GH_NR_STATS,
 };
 
@@ -369,14 +413,17 @@ enum gh_stat {
 #define GH_OFFSETOF(t, m) __builtin_offsetof(t, m)
 GH_STATIC_ASSERT(sizeof(struct gh_msg_hdr) == 24, "gh_msg_hdr layout");
 GH_STATIC_ASSERT(sizeof(struct gh_msg) == 24 + 8 + 8 * GH_CPUMASK_WORDS, "gh_msg layout");
-GH_STATIC_ASSERT(sizeof(struct gh_status_word) == 40, "gh_status_word layout");
+GH_STATIC_ASSERT(sizeof(struct gh_status_word) == 48, "gh_status_word layout");
+GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_status_word, channel) == 4, "barrier+channel: one u64");
 GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_status_word, gtid) == 8, "gh_status_word.gtid");
+GH_STATIC_ASSERT(sizeof(struct gh_associate_args) == 24, "gh_associate_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_txn) == 48, "gh_txn layout");
 GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_txn, state) == 24, "gh_txn.state");
 GH_STATIC_ASSERT(sizeof(struct gh_commit_args) == 8 * GH_CPUMASK_WORDS + 8, "gh_commit_args");
 GH_STATIC_ASSERT(sizeof(struct gh_rq_entry) == 24, "gh_rq_entry layout");
 GH_STATIC_ASSERT(sizeof(struct gh_rq_op_args) == 16, "gh_rq_op_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_agent_args) == 24, "gh_agent_args layout");
+GH_STATIC_ASSERT(sizeof(struct gh_sw_free_args) == 8 + 16 * GH_SW_FREE_BATCH, "gh_sw_free_args");
 GH_STATIC_ASSERT(sizeof(struct gh_exit_info) == 16 + 128 + 256, "gh_exit_info layout");
 
 #endif /* GHOST_HYBRID_INTF_H */

@@ -2,8 +2,9 @@
 /*
  * messages.bpf.h: the message path. A task's state change becomes one
  * struct gh_msg on the task's channel, a BPF ring buffer in the `channels`
- * map-of-maps (channel 0 is the default; the agent associates a task with
- * another channel through the task_chan map).
+ * map-of-maps (channel 0 is the default; the agent moves a task to another
+ * channel with gh_associate, which writes the channel next to the task's
+ * Tseq in its status word).
  *
  * Ordering contract (ghOSt's): the task's Tseq (status-word barrier) is
  * incremented BEFORE the message carrying the new value is published, even
@@ -11,6 +12,11 @@
  * consumed everything sees barrier == its copy, and any other barrier means
  * "you have unread news". bpf_ringbuf_submit() publishes with release
  * semantics, so a consumer that sees the record also sees the barrier.
+ *
+ * A message dropped because its ring is full still counts: the task's
+ * status word counts the loss (msgs_lost), and the channel's agent is
+ * woken and its Aseq advanced, so it learns of the loss at once and
+ * resynchronises the task from its status word.
  *
  * Every message delivered to a channel with an associated agent advances
  * that agent's Aseq AFTER it is published, and wakes the agent if it is
@@ -100,12 +106,24 @@ static __always_inline void msg_submit(struct gh_msg *msg)
 	stat_inc(GH_STAT_MSGS);
 }
 
-static __always_inline u32 task_channel(struct task_ctx *tctx)
+/*
+ * Advances @sw's Tseq and returns the new value, and in @chan the channel
+ * the message carrying it goes to: one atomic add on the barrier+channel
+ * word, so gh_associate's compare-and-swap either precedes this message
+ * (which then takes the new channel) or fails on the moved Tseq.
+ */
+static __always_inline u32 task_seq_next(struct gh_status_word *sw, u32 *chan)
 {
-	u64 gtid = tctx->gtid;
-	u32 *chan = bpf_map_lookup_elem(&task_chan, &gtid);
+	u64 *word = (u64 *)&sw->barrier;
+	u64 v = __sync_add_and_fetch(word, 1);
 
-	return chan ? *chan : GH_DEFAULT_CHANNEL;
+	if (!(u32)v) {
+		/* Tseq wrapped after 2^32 messages: take the carry back out of
+		 * the channel half. */
+		v = __sync_add_and_fetch(word, -(1ULL << 32));
+	}
+	*chan = v >> 32;
+	return (u32)v;
 }
 
 /*
@@ -135,12 +153,15 @@ static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx 
 	sw = task_sw_of(tctx);
 	if (!sw)
 		return false;
-	seq = __sync_add_and_fetch(&sw->barrier, 1);
-	tm->chan = task_channel(tctx);
+	seq = task_seq_next(sw, &tm->chan);
 	tm->ring = channel_ring(&tm->chan);
 	msg = tm->msg = msg_reserve(tm->ring);
-	if (!msg)
+	if (!msg) {
+		/* Lost: the word says so, and the agent wakes to resync it. */
+		__sync_fetch_and_add(&sw->msgs_lost, 1);
+		agent_note_message(tm->chan, true);
 		return false;
+	}
 	msg->hdr.type = type;
 	msg->hdr.length = sizeof(*msg);
 	msg->hdr.seqnum = seq;

@@ -136,6 +136,16 @@ absl::Status BpfScheduler::Setup() {
         "the watchdog must be between 100ms and 30s (sched_ext's limit).");
   }
   skel_->struct_ops.ghost_hybrid_ops->timeout_ms = static_cast<uint32_t>(ms);
+  const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
+  const uint32_t ring = options_.channel_bytes;
+  if (ring < page || ring > (1u << 30) || (ring & (ring - 1)) != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "the channel size must be a power of two between %u and %u bytes (got %u).", page,
+        1u << 30, ring));
+  }
+  if (bpf_map__set_max_entries(skel_->maps.default_channel, ring) != 0) {
+    return absl::InternalError(absl::StrCat("cannot size the default channel: ", strerror(errno)));
+  }
 
   if (ghost_hybrid__load(skel_) != 0) {
     std::lock_guard<std::mutex> lock(g_log_mu);
@@ -183,7 +193,7 @@ absl::Status BpfScheduler::CreateInnerMaps() {
   std::vector<int> ring_fds = {bpf_map__fd(skel_->maps.default_channel)};
   for (int i = 1; i < nchan; i++) {
     int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "gh_channel", 0, 0,
-                            GH_CHANNEL_RING_BYTES, nullptr);
+                            options_.channel_bytes, nullptr);
     uint32_t key = static_cast<uint32_t>(i);
     if (fd < 0 || bpf_map_update_elem(chans_fd, &key, &fd, BPF_ANY) != 0) {
       return absl::InternalError(absl::StrCat("cannot create channel ", i, ": ", strerror(errno)));
@@ -336,17 +346,35 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
   return absl::OkStatus();
 }
 
-absl::Status BpfScheduler::AssociateTask(uint64_t gtid, uint32_t channel) {
+absl::StatusOr<uint32_t> BpfScheduler::FreeStatusWords(const gh_sw_free_args& batch) {
+  gh_sw_free_args args = batch;
+  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_sw_free), &args, sizeof(args))) {
+    return absl::InternalError(absl::StrCat("freeing status words failed: ", strerror(-err)));
+  }
+  return args.nr_freed;
+}
+
+absl::Status BpfScheduler::AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier,
+                                         uint32_t channel) {
   if (channel >= channels_.size()) {
     return absl::InvalidArgumentError(absl::StrCat("no channel ", channel));
   }
-  int fd = bpf_map__fd(skel_->maps.task_chan);
-  int err = channel == GH_DEFAULT_CHANNEL ? bpf_map_delete_elem(fd, &gtid)
-                                          : bpf_map_update_elem(fd, &gtid, &channel, BPF_ANY);
-  if (err && !(channel == GH_DEFAULT_CHANNEL && errno == ENOENT)) {
-    return absl::InternalError(absl::StrCat("cannot associate task: ", strerror(errno)));
+  gh_associate_args args = {};
+  args.gtid = gtid;
+  args.sw_index = sw_index;
+  args.channel = channel;
+  args.barrier = barrier;
+  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_associate), &args, sizeof(args))) {
+    return absl::InternalError(absl::StrCat("cannot associate task: ", strerror(-err)));
   }
-  return absl::OkStatus();
+  switch (args.result) {
+    case 0: return absl::OkStatus();
+    case -ESTALE:
+      return absl::FailedPreconditionError(
+          absl::StrFormat("task %#x: Tseq %u is stale", gtid, barrier));
+    case -ENOENT: return absl::NotFoundError(absl::StrFormat("no task %#x", gtid));
+    default: return absl::InvalidArgumentError(absl::StrCat("no channel ", channel));
+  }
 }
 
 void BpfScheduler::RegisterAgent(int cpu, int tid, bool active) {

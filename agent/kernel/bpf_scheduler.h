@@ -36,6 +36,9 @@ struct BpfSchedulerOptions {
   absl::Duration pick_slice = absl::Milliseconds(20);   // fast-path picks
   std::vector<int> enclave;        // CPUs the scheduler may use; empty: all
   int nr_channels = 1;             // default channel + per-CPU channels
+  // Bytes of each channel ring: a power of two, at least a page. A full
+  // ring drops messages; the agent then resyncs each task that lost one.
+  uint32_t channel_bytes = GH_CHANNEL_RING_BYTES;
   bool send_cpu_tick = false;
   // A task its CPU's agent preempted resumes when the agent parks, with no
   // message (the centralized model; per-CPU agents recommit it instead).
@@ -84,8 +87,15 @@ class BpfScheduler {
   // Moves a queued task between the owners (enum gh_rq_op: CLAIM from the
   // fast path, RELEASE to it). NotFound if it was not waiting there.
   absl::Status RunqueueOp(uint64_t gtid, gh_rq_op op);
-  // Associates a task with a channel (AssociateTask); channel 0 is default.
-  absl::Status AssociateTask(uint64_t gtid, uint32_t channel);
+  // Frees task status words whose task the agent has forgotten (gh_sw_free):
+  // each must be CANFREE and still belong to its gtid. Returns how many
+  // were freed.
+  absl::StatusOr<uint32_t> FreeStatusWords(const gh_sw_free_args& batch);
+  // Routes task @gtid's later messages to @channel (0 is the default) iff
+  // its Tseq is still @barrier (gh_associate): FailedPrecondition if it
+  // moved (read the old channel first), NotFound if the task is gone.
+  absl::Status AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier,
+                             uint32_t channel);
 
   // Registers the calling-to-be agent thread @tid for @cpu; call before the
   // thread switches to SCHED_EXT. @active: starts runnable.

@@ -30,11 +30,8 @@ class KernelEnclave::RingBufferChannel : public Channel {
     sched_->channel(static_cast<uint32_t>(id_)).Consume();
   }
 
-  // The kernel side reads the association for every message. This backend
-  // does not check @barrier: a message published before the update stays
-  // on the old channel, whose reader must still handle it.
-  absl::Status AssociateTask(uint64_t gtid, uint32_t barrier) override {
-    return sched_->AssociateTask(gtid, static_cast<uint32_t>(id_));
+  absl::Status AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier) override {
+    return sched_->AssociateTask(gtid, sw_index, barrier, static_cast<uint32_t>(id_));
   }
 
   absl::Status SetAgent(int cpu) override {
@@ -69,6 +66,31 @@ StatusWord KernelEnclave::AgentStatusWord(int cpu) { return StatusWord(sched_->a
 StatusWord KernelEnclave::TaskStatusWord(uint32_t sw_index) {
   return StatusWord(sched_->task_sw(sw_index));
 }
+
+void KernelEnclave::FreeTaskStatusWord(uint32_t sw_index, uint64_t gtid) {
+  absl::MutexLock l(&frees_mu_);
+  frees_.words[frees_.nr].sw_index = sw_index;
+  frees_.words[frees_.nr].gtid = gtid;
+  if (++frees_.nr == GH_SW_FREE_BATCH) FlushFreesLocked();
+  frees_pending_.store(frees_.nr > 0, std::memory_order_relaxed);
+}
+
+void KernelEnclave::FlushStatusWordFrees() {
+  if (!frees_pending_.load(std::memory_order_relaxed)) return;
+  absl::MutexLock l(&frees_mu_);
+  FlushFreesLocked();
+  frees_pending_.store(false, std::memory_order_relaxed);
+}
+
+void KernelEnclave::FlushFreesLocked() {
+  if (frees_.nr == 0) return;
+  // A word the kernel side refuses (not CANFREE, or another task's) is
+  // counted there (GH_STAT_SW_FREE_REJECTED); nothing else to do here.
+  (void)sched_->FreeStatusWords(frees_);
+  frees_.nr = 0;
+}
+
+uint64_t KernelEnclave::MessagesDropped() const { return sched_->stat(GH_STAT_MSGS_DROPPED); }
 
 Channel& KernelEnclave::DefaultChannel() { return *channels_[GH_DEFAULT_CHANNEL]; }
 

@@ -13,8 +13,12 @@
 #ifndef GHOST_HYBRID_AGENT_KERNEL_KERNEL_ENCLAVE_H_
 #define GHOST_HYBRID_AGENT_KERNEL_KERNEL_ENCLAVE_H_
 
+#include <atomic>
 #include <memory>
 #include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 #include "agent/kernel/bpf_scheduler.h"
 #include "agent/lib/enclave.h"
@@ -31,6 +35,9 @@ class KernelEnclave : public Enclave {
   absl::Time Now() const override;
   StatusWord AgentStatusWord(int cpu) override;
   StatusWord TaskStatusWord(uint32_t sw_index) override;
+  void FreeTaskStatusWord(uint32_t sw_index, uint64_t gtid) override;
+  void FlushStatusWordFrees() override;
+  uint64_t MessagesDropped() const override;
   Channel& DefaultChannel() override;
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
@@ -60,8 +67,14 @@ class KernelEnclave : public Enclave {
   // True iff the caller is the agent thread of @cpu.
   bool IsAgentThreadOf(int cpu) const;
 
+  // Runs gh_sw_free on the batch. REQUIRES: frees_mu_ held.
+  void FlushFreesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(frees_mu_);
+
   BpfScheduler* const sched_;
   std::vector<std::unique_ptr<RingBufferChannel>> channels_;  // by channel id
+  absl::Mutex frees_mu_;
+  gh_sw_free_args frees_ ABSL_GUARDED_BY(frees_mu_) = {};
+  std::atomic<bool> frees_pending_{false};
   bool movable_agents_ = false;
 };
 

@@ -61,6 +61,7 @@ void Agent::ThreadBody() {
   while (!Finished() ||
          (!force_.load(std::memory_order_acquire) && !SchedulerEmpty())) {
     Step();
+    enclave_->FlushStatusWordFrees();
     steps_.fetch_add(1, std::memory_order_relaxed);
   }
   exited_.store(true, std::memory_order_release);

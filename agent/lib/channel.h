@@ -44,11 +44,14 @@ class Channel {
   // Removes `msg` from the channel. REQUIRES: msg is what Peek() returned.
   virtual void Consume(const Message& msg) = 0;
 
-  // Routes every later message about task `gtid` to this channel.
-  // Returns FailedPrecondition if `barrier` is not the task's current Tseq
-  // (a message was published meanwhile on the old channel: read it first
-  // and retry), NotFound if the kernel side does not know the task.
-  virtual absl::Status AssociateTask(uint64_t gtid, uint32_t barrier) = 0;
+  // Routes every later message about task `gtid` (status word `sw_index`)
+  // to this channel, atomically with a check of its Tseq: returns
+  // FailedPrecondition if `barrier` is not the task's current Tseq (a
+  // message was published meanwhile on the old channel: read it first and
+  // retry; nothing changed), NotFound if the kernel side does not know the
+  // task. On success no message of the task is left unread on the old
+  // channel, so its new reader owns it alone.
+  virtual absl::Status AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier) = 0;
 
   // Ties this channel to the agent of `cpu` (-1: to no agent). See above.
   virtual absl::Status SetAgent(int cpu) = 0;

@@ -59,6 +59,20 @@ class Enclave {
   // `sw_index` comes from TASK_NEW. REQUIRES: sw_index < GH_MAX_TASKS.
   virtual StatusWord TaskStatusWord(uint32_t sw_index) = 0;
 
+  // Frees a task status word whose task the scheduler has forgotten (it
+  // consumed TASK_DEAD/DEPARTED, or found the word GH_SW_TASK_CANFREE when
+  // resyncing). The kernel side reuses a word only after this (ghOSt's
+  // CANFREE), so a word read for a task always describes that task. The
+  // real backend frees in batches (see FlushStatusWordFrees).
+  virtual void FreeTaskStatusWord(uint32_t sw_index, uint64_t gtid) = 0;
+  // Hands the batch of freed words to the kernel side now (agents call it
+  // after each Step).
+  virtual void FlushStatusWordFrees() {}
+  // Returns how many messages the kernel side has dropped so far (a full
+  // channel). An agent that sees it move resyncs its tasks whose status
+  // word counts a loss (GH_SW msgs_lost).
+  virtual uint64_t MessagesDropped() const = 0;
+
   // --- channels
   virtual Channel& DefaultChannel() = 0;
   // The per-CPU channel of `cpu` (the per-CPU model). REQUIRES: cpu in cpus().

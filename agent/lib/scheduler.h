@@ -10,12 +10,29 @@
 // task's seqnum to the message's (except for TASK_NEW, whose handler sets it,
 // and DEAD/DEPARTED, whose handlers free the task).
 //
+// Lost messages. When a channel is full the kernel side drops the message,
+// counts the loss in the task's status word (msgs_lost) and wakes the
+// channel's agent. An agent that sees Enclave::MessagesDropped() move calls
+// RecoverLostMessages() after draining its channel: every task of its
+// whose word counts a new loss is resynchronised from the word (Tseq,
+// runnable, on CPU and where; a task gone for good is forgotten as if
+// DEPARTED arrived), and the agent of the default channel also takes in
+// tasks whose TASK_NEW was lost. The word's flags are read after its Tseq,
+// so they may already show the change the next message will announce; that
+// one message is skipped if the resync already applied it, as is any
+// message at or below the Tseq the resync read.
+//
+// Status words: after a task's DEAD or DEPARTED, the dispatch frees its
+// word (Enclave::FreeTaskStatusWord); until then the kernel side keeps it.
+//
 // Thread safety: the dispatch itself keeps no state besides the allocator
 // (locked) and the stats (atomic); policies document their own rules.
 #ifndef GHOST_HYBRID_AGENT_LIB_SCHEDULER_H_
 #define GHOST_HYBRID_AGENT_LIB_SCHEDULER_H_
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "agent/lib/enclave.h"
@@ -64,6 +81,14 @@ class Scheduler {
   AgentStats stats_;
 };
 
+// A task's state as its status word tells it, for a resync.
+struct TaskSnapshot {
+  uint32_t barrier = 0;  // Tseq, read first
+  bool runnable = false;
+  bool on_cpu = false;
+  int cpu = -1;          // where it runs (on_cpu) or last ran
+};
+
 template <typename TaskType>
 class BasicDispatchScheduler : public Scheduler {
  public:
@@ -73,9 +98,20 @@ class BasicDispatchScheduler : public Scheduler {
   // Hands `msg` to its handler (see the file comment).
   void DispatchMessage(const Message& msg);
 
+  // Resyncs each task `mine` accepts whose status word counts a loss not
+  // seen yet; with `adopt`, also takes in live tasks whose TASK_NEW was
+  // lost and frees the words of tasks that came and went unseen. Call after
+  // draining the channel(s) the tasks' messages arrive on.
+  void RecoverLostMessages(const std::function<bool(const TaskType*)>& mine, bool adopt);
+
   TaskAllocator<TaskType>* allocator() { return &allocator_; }
 
  protected:
+  // Brings `task`, in whatever state the scheduler had it, in line with
+  // `snap` (a live task): what the lost messages would have done. The
+  // seqnum is already snap.barrier.
+  virtual void TaskResync(TaskType* task, const TaskSnapshot& snap) = 0;
+
   // Task handlers. `task` is never null. TaskDead and TaskDeparted must free
   // the task (allocator()->FreeTask).
   virtual void TaskNew(TaskType* task, const Message& msg) = 0;
@@ -94,8 +130,118 @@ class BasicDispatchScheduler : public Scheduler {
   virtual void CpuBusy(const Message& msg) {}
 
  private:
+  // True iff `msg` is one a resync of `task` already accounted for.
+  static bool AppliedByResync(const TaskType* task, const Message& msg);
+  // Resyncs `task` from its word. Returns false if the task was gone for
+  // good and is now freed.
+  bool Resync(TaskType* task);
+  // Calls the DEAD/DEPARTED handler (which frees the task), then frees
+  // the task's status word.
+  void ForgetTask(TaskType* task, const Message& msg, bool dead);
+
   TaskAllocator<TaskType> allocator_;
 };
+
+template <typename TaskType>
+bool BasicDispatchScheduler<TaskType>::AppliedByResync(const TaskType* task,
+                                                       const Message& msg) {
+  if (!task->resynced) return false;
+  if (msg.seqnum() <= task->seqnum) return true;
+  if (msg.seqnum() != task->resync_barrier + 1) return false;
+  const bool runnable = task->resync_flags & GH_SW_TASK_RUNNABLE;
+  const bool on_cpu = task->resync_flags & GH_SW_TASK_ONCPU;
+  switch (msg.type()) {
+    case GH_MSG_TASK_WAKEUP: return runnable;
+    case GH_MSG_TASK_BLOCKED: return !runnable;
+    case GH_MSG_TASK_ON_CPU: return on_cpu;
+    case GH_MSG_TASK_PREEMPT:
+    case GH_MSG_TASK_YIELD: return runnable && !on_cpu;
+    default: return false;
+  }
+}
+
+template <typename TaskType>
+void BasicDispatchScheduler<TaskType>::ForgetTask(TaskType* task, const Message& msg,
+                                                  bool dead) {
+  const uint32_t sw_index = task->sw_index;
+  const uint64_t gtid = task->gtid;
+  if (dead) {
+    TaskDead(task, msg);
+  } else {
+    TaskDeparted(task, msg);
+  }
+  enclave()->FreeTaskStatusWord(sw_index, gtid);
+}
+
+template <typename TaskType>
+bool BasicDispatchScheduler<TaskType>::Resync(TaskType* task) {
+  const StatusWord& sw = task->status_word;
+  const uint32_t lost = sw.msgs_lost();
+  TaskSnapshot snap;
+  snap.barrier = sw.barrier();  // acquire: the fields below are at least this new
+  const uint32_t flags = sw.flags();
+  snap.runnable = flags & GH_SW_TASK_RUNNABLE;
+  snap.on_cpu = flags & GH_SW_TASK_ONCPU;
+  snap.cpu = sw.cpu();
+  task->msgs_lost_seen = lost;
+  stats().Count(kCtrTaskResyncs);
+  if (sw.gtid() != task->gtid || (flags & GH_SW_TASK_CANFREE) || !(flags & GH_SW_INUSE)) {
+    // Its DEAD or DEPARTED was lost: forget it as if it had arrived.
+    gh_msg m = {};
+    m.hdr.type = GH_MSG_TASK_DEPARTED;
+    m.hdr.length = sizeof(m);
+    m.hdr.seqnum = snap.barrier;
+    m.hdr.cpu = static_cast<uint32_t>(snap.cpu);
+    m.gtid = task->gtid;
+    ForgetTask(task, Message(&m), /*dead=*/false);
+    return false;
+  }
+  task->seqnum.store(snap.barrier);
+  task->resynced = true;
+  task->resync_barrier = snap.barrier;
+  task->resync_flags = flags;
+  TaskResync(task, snap);
+  return true;
+}
+
+template <typename TaskType>
+void BasicDispatchScheduler<TaskType>::RecoverLostMessages(
+    const std::function<bool(const TaskType*)>& mine, bool adopt) {
+  std::vector<TaskType*> lost;
+  allocator_.ForEachTask([&](TaskType* t) {
+    if (mine(t) && t->status_word.msgs_lost() != t->msgs_lost_seen) lost.push_back(t);
+    return true;
+  });
+  for (TaskType* t : lost) Resync(t);
+  if (!adopt) return;
+  for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) {
+    const StatusWord sw = enclave()->TaskStatusWord(i);
+    if (!sw.in_use() || sw.msgs_lost() == 0) continue;
+    const uint64_t gtid = sw.gtid();
+    if (gtid == GH_NULL_GTID || allocator_.GetTask(gtid) != nullptr) continue;
+    if (sw.can_free()) {
+      // Came and went unseen (its TASK_NEW, if still unread, is then
+      // skipped: the word is no longer its).
+      enclave()->FreeTaskStatusWord(i, gtid);
+      continue;
+    }
+    // Its TASK_NEW was lost: admit it as a blocked task, then resync it.
+    gh_msg m = {};
+    m.hdr.type = GH_MSG_TASK_NEW;
+    m.hdr.length = sizeof(m);
+    m.hdr.seqnum = sw.barrier();
+    m.gtid = gtid;
+    m.task_new.sw_index = i;
+    m.task_new.runnable = 0;
+    auto [task, created] = allocator_.GetOrCreate(gtid, sw);
+    if (!created) continue;
+    task->sw_index = i;
+    task->allowed = cpus();
+    TaskNew(task, Message(&m));
+    stats().Count(kCtrTasksAdopted);
+    Resync(task);
+  }
+}
 
 template <typename TaskType>
 void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
@@ -110,22 +256,43 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
   }
   GH_CHECK_MSG(msg.is_task_msg(), msg.ToString());
 
-  TaskType* task;
+  TaskType* task = allocator_.GetTask(msg.gtid());
   if (msg.type() == GH_MSG_TASK_NEW) {
+    if (task != nullptr) {
+      // Admitted already by a resync that found its TASK_NEW missing.
+      GH_CHECK_MSG(AppliedByResync(task, msg), "TASK_NEW for a known task: " + msg.ToString());
+      stats().Count(kCtrMsgsSkipped);
+      return;
+    }
     const gh_payload_task_new& p = msg.task_new();
-    bool allocated;
-    std::tie(task, allocated) = allocator_.GetOrCreate(
-        msg.gtid(), enclave()->TaskStatusWord(p.sw_index));
-    GH_CHECK_MSG(allocated, "TASK_NEW for a known task: " + msg.ToString());
+    const StatusWord sw = enclave()->TaskStatusWord(p.sw_index);
+    if (sw.gtid() != msg.gtid()) {
+      // Gone, and its word freed by a recovery that saw it leave first.
+      stats().Count(kCtrUnknownTaskMsgs);
+      return;
+    }
+    task = allocator_.GetOrCreate(msg.gtid(), sw).first;
+    task->sw_index = p.sw_index;
     task->allowed = cpus();
     TaskNew(task, msg);  // sets task->seqnum
     return;
   }
-  task = allocator_.GetTask(msg.gtid());
   if (task == nullptr) {
-    // The kernel side admitted the task before this agent started (or its
-    // TASK_NEW was lost): there is nothing consistent to do with it.
+    // The kernel side admitted the task before this agent started, or a
+    // recovery already forgot it: there is nothing consistent to do.
     stats().Count(kCtrUnknownTaskMsgs);
+    return;
+  }
+  // A message of this task was lost before this one: resync first (the
+  // handlers expect the states in between), which usually covers this
+  // message too.
+  if (task->status_word.msgs_lost() != task->msgs_lost_seen && !Resync(task)) {
+    stats().Count(kCtrMsgsSkipped);
+    return;
+  }
+  if (AppliedByResync(task, msg)) {
+    stats().Count(kCtrMsgsSkipped);
+    if (msg.seqnum() > task->seqnum) task->seqnum.store(msg.seqnum());
     return;
   }
   if (msg.type() == GH_MSG_TASK_ON_CPU && msg.bpf_picked())
@@ -138,12 +305,9 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
     case GH_MSG_TASK_PREEMPT: TaskPreempted(task, msg); break;
     case GH_MSG_TASK_YIELD: TaskYield(task, msg); break;
     case GH_MSG_TASK_DEAD:
-      advance = false;  // the handler freed the task
-      TaskDead(task, msg);
-      break;
     case GH_MSG_TASK_DEPARTED:
-      advance = false;
-      TaskDeparted(task, msg);
+      advance = false;  // the handler frees the task
+      ForgetTask(task, msg, msg.type() == GH_MSG_TASK_DEAD);
       break;
     case GH_MSG_TASK_AFFINITY_CHANGED:
       task->allowed =

@@ -57,6 +57,10 @@ const char* AgentStats::CounterName(AgentCounter c) {
     case kCtrPings: return "pings";
     case kCtrUnknownTaskMsgs: return "unknown_task_msgs";
     case kCtrMigrationsDeferred: return "migrations_deferred";
+    case kCtrTaskResyncs: return "task_resyncs";
+    case kCtrTasksAdopted: return "tasks_adopted";
+    case kCtrMsgsSkipped: return "msgs_skipped_after_resync";
+    case kCtrUnexpectedWakeups: return "unexpected_wakeups";
     case kNumAgentCounters: break;
   }
   return "?";

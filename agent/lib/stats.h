@@ -28,6 +28,10 @@ enum AgentCounter {
   kCtrPings,              // agents pinged
   kCtrUnknownTaskMsgs,    // message about a gtid the agent does not know
   kCtrMigrationsDeferred, // per-CPU AssociateTask found a stale barrier
+  kCtrTaskResyncs,        // tasks resynced from their status word (lost msgs)
+  kCtrTasksAdopted,       // tasks whose TASK_NEW was lost, found in the words
+  kCtrMsgsSkipped,        // messages a resync had already accounted for
+  kCtrUnexpectedWakeups,  // WAKEUP for a task not seen blocked (expect 0)
   kNumAgentCounters,
 };
 

@@ -56,6 +56,8 @@ class StatusWord {
   // Task words.
   bool on_cpu() const { return flags() & GH_SW_TASK_ONCPU; }
   bool runnable() const { return flags() & GH_SW_TASK_RUNNABLE; }
+  // The task left (DEAD/DEPARTED sent); the word is the agent's to free.
+  bool can_free() const { return flags() & GH_SW_TASK_CANFREE; }
   // Agent words.
   bool cpu_avail() const { return flags() & GH_SW_CPU_AVAIL; }
   bool boosted_priority() const { return flags() & GH_SW_BOOST_PRIO; }
@@ -72,6 +74,10 @@ class StatusWord {
   }
   // Returns the CPU the owner runs or last ran on, -1 if never.
   int cpu() const { return __atomic_load_n(&sw_->cpu, __ATOMIC_RELAXED); }
+  // Task words: how many of its messages were dropped (a full channel).
+  uint32_t msgs_lost() const { return __atomic_load_n(&sw_->msgs_lost, __ATOMIC_ACQUIRE); }
+  // Task words: the channel its messages go to.
+  uint32_t channel() const { return __atomic_load_n(&sw_->channel, __ATOMIC_RELAXED); }
 
   const gh_status_word* raw() const { return sw_; }
 

@@ -77,7 +77,15 @@ struct Task {
 
   const uint64_t gtid;
   StatusWord status_word;
+  uint32_t sw_index = 0;  // from TASK_NEW: the word to free when it leaves
   Seqnum seqnum;
+  // Lost messages: the word's msgs_lost when the agent last synced the task
+  // with it, and whether it ever resynced (then a message the resync
+  // already accounted for is skipped, not fatal; see scheduler.h).
+  uint32_t msgs_lost_seen = 0;
+  bool resynced = false;
+  uint32_t resync_barrier = 0;  // the Tseq the last resync read
+  uint32_t resync_flags = 0;    // and the flags it read after it
   // The enclave CPUs it may run on: all of them at TASK_NEW, then what
   // TASK_AFFINITY_CHANGED says (BasicDispatchScheduler keeps it). Empty: it
   // may run on none of them, and the kernel side runs it itself.

@@ -199,6 +199,33 @@ void CentralizedFifoScheduler::TaskOnCpu(CentralizedFifoTask* task, const Messag
   if (cs.current == nullptr) cs.current = task;
 }
 
+void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskSnapshot& snap) {
+  Detach(task);
+  if (!snap.runnable) {
+    task->state = State::kBlocked;
+    return;
+  }
+  if (snap.on_cpu && cpus().IsSet(snap.cpu)) {
+    TaskOnCpu(task, snap.cpu);
+    CpuState& cs = cpu_states_[snap.cpu];
+    if (cs.current == nullptr) cs.current = task;
+    return;
+  }
+  // Waiting (or about to run where the kernel put it): the agent decides
+  // for it from now on, taking it from the fast path if it waits there.
+  if (enclave()->bpf_pick()) (void)enclave()->RunqueueOp(task->gtid, GH_RQ_OP_CLAIM);
+  task->prio_boost = true;
+  Enqueue(task);
+}
+
+bool CentralizedFifoScheduler::RecoverIfMessagesLost() {
+  const uint64_t dropped = enclave()->MessagesDropped();
+  if (dropped == drops_seen_) return false;
+  drops_seen_ = dropped;
+  RecoverLostMessages([](const CentralizedFifoTask*) { return true; }, /*adopt=*/true);
+  return true;
+}
+
 // ------------------------------------------------------------ scheduling
 
 int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task, const CpuList& available,
@@ -348,6 +375,7 @@ void CentralizedFifoAgent::Step() {
       channel.Consume(msg);
       ++messages;
     }
+    if (scheduler_->RecoverIfMessagesLost()) ++messages;
     round = scheduler_->GlobalSchedule(status_word(), agent_barrier);
   }
   // Spin while rounds find work; park (outside the round lock, so that a

@@ -32,6 +32,11 @@
 // (kBpfQueued) but never commits them; it learns that one runs from
 // TASK_ON_CPU with BPF_PICKED.
 //
+// Lost messages (a full channel): after each drain the global agent
+// resyncs the tasks whose status word counts a loss (TaskResync); a
+// runnable one waiting somewhere is claimed from the fast path if it is
+// there and joins the front of the agent's queue.
+//
 // Thread safety: scheduler state is used by the agent that holds the global
 // role, inside global_mu(). Who holds the role is the kernel's word
 // (Enclave::GlobalCpu), never a copy: it moves by Enclave::MoveGlobal, a
@@ -112,6 +117,10 @@ class CentralizedFifoScheduler
   // Called by the global agent inside global_mu() before each round:
   // counts a migration when the holder changed since the last round.
   void NoteGlobalRound(int cpu);
+  // Called by the global agent after draining: if the kernel side dropped
+  // messages since the last call, resyncs the tasks that lost one (and
+  // adopts those whose TASK_NEW was lost). Returns true iff it did.
+  bool RecoverIfMessagesLost();
   // Serializes the scheduling rounds of the agents (see the file comment).
   std::mutex& global_mu() { return global_mu_; }
   absl::Duration spin() const { return spin_; }
@@ -134,6 +143,7 @@ class CentralizedFifoScheduler
   void TaskDead(CentralizedFifoTask* task, const Message& msg) override;
   void TaskDeparted(CentralizedFifoTask* task, const Message& msg) override;
   void TaskOnCpu(CentralizedFifoTask* task, const Message& msg) override;
+  void TaskResync(CentralizedFifoTask* task, const TaskSnapshot& snap) override;
 
  private:
   struct alignas(64) CpuState {
@@ -166,6 +176,7 @@ class CentralizedFifoScheduler
   std::vector<CentralizedFifoTask*> yielding_tasks_;
   const int initial_global_cpu_;
   int last_round_cpu_ = -1;  // guarded by global_mu_
+  uint64_t drops_seen_ = 0;  // guarded by global_mu_
   std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   const absl::Duration spin_;

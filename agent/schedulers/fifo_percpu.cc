@@ -108,7 +108,7 @@ void PerCpuFifoScheduler::Migrate(PerCpuFifoTask* task, int cpu, uint32_t seqnum
   GH_CHECK(task->state == State::kRunnable);
   GH_CHECK_EQ(task->cpu, -1);
   CpuState& cs = cs_[cpu];
-  const absl::Status s = cs.channel->AssociateTask(task->gtid, seqnum);
+  const absl::Status s = cs.channel->AssociateTask(task->gtid, task->sw_index, seqnum);
   if (!s.ok()) {
     stats().Count(kCtrMigrationsDeferred);
     deferred_.push_back(task);
@@ -183,9 +183,13 @@ void PerCpuFifoScheduler::TaskNew(PerCpuFifoTask* task, const Message& msg) {
 
 void PerCpuFifoScheduler::TaskRunnable(PerCpuFifoTask* task, const Message& msg) {
   if (task->state != State::kBlocked) {
-    // A wakeup for a task we did not see block (seen intermittently in
-    // parallel builds; cause not found): take it off its CPU or queue
-    // first, unless a deferred migration already owns it.
+    // A wakeup for a task we did not see block. The cause was a migration
+    // that did not check the task's Tseq: its BLOCKED stayed on the old
+    // channel while its WAKEUP came here. AssociateTask now fails on a
+    // stale Tseq, so this is counted (a guest test expects none) and
+    // handled: off its CPU or queue first, unless a deferred migration
+    // already owns it.
+    stats().Count(kCtrUnexpectedWakeups);
     if (task->cpu < 0 &&
         std::find(deferred_.begin(), deferred_.end(), task) != deferred_.end()) {
       return;
@@ -248,6 +252,37 @@ void PerCpuFifoScheduler::TaskDead(PerCpuFifoTask* task, const Message& msg) {
   Forget(task);
 }
 
+void PerCpuFifoScheduler::TaskResync(PerCpuFifoTask* task, const TaskSnapshot& snap) {
+  // Out of its queue, off its CPU and pending slot, as the lost BLOCKED,
+  // PREEMPT or YIELD would have taken it.
+  TaskOffCpu(task, /*blocked=*/!snap.runnable);
+  if (!snap.runnable) return;
+  if (snap.on_cpu) {
+    if (snap.cpu == task->cpu) cs_[snap.cpu].current = task;
+    task->state = State::kOnCpu;
+    return;
+  }
+  task->prio_boost = true;
+  Requeue(task, snap.barrier);
+}
+
+void PerCpuFifoScheduler::RecoverIfMessagesLost(int cpu) {
+  CpuState& cs = cs_[cpu];
+  const uint64_t dropped = enclave()->MessagesDropped();
+  if (dropped == cs.drops_seen) return;
+  cs.drops_seen = dropped;
+  const uint32_t own = static_cast<uint32_t>(cs.channel->id());
+  const bool is_default = cpu == default_cpu_;
+  // A task's channel is in its status word, changed only by AssociateTask:
+  // each task is recovered by the one agent that reads its messages.
+  RecoverLostMessages(
+      [&](const PerCpuFifoTask* t) {
+        const uint32_t ch = t->status_word.channel();
+        return ch == own || (is_default && ch == GH_DEFAULT_CHANNEL);
+      },
+      /*adopt=*/is_default);
+}
+
 void PerCpuFifoScheduler::TaskDeparted(PerCpuFifoTask* task, const Message& msg) {
   Forget(task);
 }
@@ -278,10 +313,9 @@ void PerCpuFifoScheduler::Drain(Channel* channel) {
 void PerCpuFifoScheduler::Schedule(int cpu, const StatusWord& agent_sw) {
   const StatusWord::BarrierToken agent_barrier = agent_sw.barrier();
   Drain(cs_[cpu].channel);
-  if (cpu == default_cpu_) {
-    Drain(&enclave()->DefaultChannel());
-    RetryDeferred();
-  }
+  if (cpu == default_cpu_) Drain(&enclave()->DefaultChannel());
+  RecoverIfMessagesLost(cpu);
+  if (cpu == default_cpu_) RetryDeferred();
   FifoSchedule(cpu, agent_barrier, agent_sw.boosted_priority());
 }
 

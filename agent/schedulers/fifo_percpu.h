@@ -15,6 +15,12 @@
 // and failed commits go back to the front of their queue. There is no time
 // slice: a task runs until it blocks, yields, is preempted or exits.
 //
+// Lost messages: each agent, after draining, resyncs the tasks whose
+// messages come to its channel (the default agent: also tasks on the
+// default channel, and tasks whose TASK_NEW was lost) when their status
+// word counts a loss. AssociateTask checks the task's Tseq atomically, so a
+// task's messages are only ever on one channel that has not been read.
+//
 // The fast path (bpf_pick) is not supported: a task the kernel runs on
 // another CPU than its assigned one breaks the per-CPU ownership model.
 //
@@ -110,6 +116,7 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   void TaskDeparted(PerCpuFifoTask* task, const Message& msg) override;
   void TaskOnCpu(PerCpuFifoTask* task, const Message& msg) override;
   void TaskAffinityChanged(PerCpuFifoTask* task, const Message& msg) override;
+  void TaskResync(PerCpuFifoTask* task, const TaskSnapshot& snap) override;
 
  private:
   struct alignas(64) CpuState {
@@ -121,7 +128,11 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
     PerCpuRunQueue rq;
     Channel* channel = nullptr;
     std::atomic<int> assigned{0};
+    uint64_t drops_seen = 0;  // Enclave::MessagesDropped() at the last recovery
   };
+  // After draining: if messages were dropped since the last call, resyncs
+  // the tasks whose messages come to `cpu`'s channels (see scheduler.h).
+  void RecoverIfMessagesLost(int cpu);
 
   void Drain(Channel* channel);
   // Moves a runnable, unassigned task to `cpu`: AssociateTask, enqueue,

@@ -16,8 +16,8 @@ void SimChannel::Consume(const Message& msg) {
   q_.pop_front();
 }
 
-absl::Status SimChannel::AssociateTask(uint64_t gtid, uint32_t barrier) {
-  return kernel_->AssociateTask(id_, gtid, barrier);
+absl::Status SimChannel::AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier) {
+  return kernel_->AssociateTask(id_, gtid, sw_index, barrier);
 }
 
 absl::Status SimChannel::SetAgent(int cpu) {

@@ -21,7 +21,7 @@ class SimChannel : public Channel {
   int id() const override { return id_; }
   Message Peek() override;
   void Consume(const Message& msg) override;
-  absl::Status AssociateTask(uint64_t gtid, uint32_t barrier) override;
+  absl::Status AssociateTask(uint64_t gtid, uint32_t sw_index, uint32_t barrier) override;
   absl::Status SetAgent(int cpu) override;
 
   // Returns the CPU whose agent this channel is tied to, or -1.

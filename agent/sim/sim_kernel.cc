@@ -301,27 +301,39 @@ void SimKernel::Deliver(int channel, const gh_msg& msg, int aseq_done_cpu) {
 
 void SimKernel::Publish(int channel, const gh_msg& msg, int aseq_done_cpu) {
   SimChannel& ch = *channels_[channel];
-  if (ch.q_.size() >= config_.channel_capacity) {
+  const bool dropped = ch.q_.size() >= config_.channel_capacity;
+  if (dropped) {
+    // As the kernel side: the task's word counts the loss, and the agent
+    // is told (Aseq, wakeup) so that it resyncs the task.
     ++kstats_[GH_STAT_MSGS_DROPPED];
-    return;
+    const int ti = msg.hdr.type <= GH_MSG_TASK_LAST ? Find(msg.gtid) : -1;
+    if (ti >= 0) {
+      gh_status_word& sw = Sw(ti);
+      __atomic_store_n(&sw.msgs_lost, sw.msgs_lost + 1, __ATOMIC_RELEASE);
+    }
+  } else {
+    ch.q_.push_back(msg);
+    ++ch.published_;
+    ++kstats_[GH_STAT_MSGS];
   }
-  ch.q_.push_back(msg);
-  ++ch.published_;
-  ++kstats_[GH_STAT_MSGS];
   const int agent = ch.agent_;
   if (agent < 0) return;
   if (agent != aseq_done_cpu) BumpAseq(agent);
-  if (Wakes(msg.hdr.type) && agent != suppress_wake_cpu_) ActivateAgent(agent);
+  if ((dropped || Wakes(msg.hdr.type)) && agent != suppress_wake_cpu_) ActivateAgent(agent);
 }
 
-absl::Status SimKernel::AssociateTask(int channel, uint64_t gtid, uint32_t barrier) {
+absl::Status SimKernel::AssociateTask(int channel, uint64_t gtid, uint32_t sw_index,
+                                      uint32_t barrier) {
   const int ti = Find(gtid);
   if (ti < 0 || tasks_[ti].state == SimTaskState::kEnded)
     return absl::NotFoundError(absl::StrFormat("no task %#x", gtid));
   if (Sw(ti).barrier != barrier)
     return absl::FailedPreconditionError(absl::StrFormat(
         "task %#x: barrier %u is stale (Tseq %u)", gtid, barrier, Sw(ti).barrier));
+  if (tasks_[ti].sw != sw_index)
+    return absl::NotFoundError(absl::StrFormat("task %#x has no status word %u", gtid, sw_index));
   tasks_[ti].channel = channel;
+  Sw(ti).channel = static_cast<uint32_t>(channel);
   return absl::OkStatus();
 }
 

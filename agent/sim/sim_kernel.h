@@ -80,6 +80,8 @@ class SimKernel : public Enclave {
   absl::Time Now() const override;
   StatusWord AgentStatusWord(int cpu) override;
   StatusWord TaskStatusWord(uint32_t sw_index) override;
+  void FreeTaskStatusWord(uint32_t sw_index, uint64_t gtid) override;
+  uint64_t MessagesDropped() const override { return kstats_[GH_STAT_MSGS_DROPPED]; }
   Channel& DefaultChannel() override { return *channels_[0]; }
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
@@ -122,6 +124,8 @@ class SimKernel : public Enclave {
   // Returns the CPU `gtid` runs on, or -1.
   int task_cpu(uint64_t gtid) const;
   SimTaskState task_state(uint64_t gtid) const;
+  // Returns the index of the task's status word. REQUIRES: it arrived.
+  uint32_t sw_index(uint64_t gtid) const;
   uint32_t tseq(uint64_t gtid) const;
   uint32_t aseq(int cpu) const { return agent_sw_[cpu].barrier; }
   bool agent_active(int cpu) const { return cpus_[cpu].agent_active; }
@@ -200,7 +204,7 @@ class SimKernel : public Enclave {
   void Publish(int channel, const gh_msg& msg, int aseq_done_cpu);
   void SendCpuMsg(int cpu, int type, uint32_t reason);
   void Tick();
-  absl::Status AssociateTask(int channel, uint64_t gtid, uint32_t barrier);
+  absl::Status AssociateTask(int channel, uint64_t gtid, uint32_t sw_index, uint32_t barrier);
   absl::Status SetChannelAgent(int channel, int cpu);
 
   // sim_tasks.cc: task life cycle.

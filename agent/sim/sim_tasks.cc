@@ -52,6 +52,12 @@ SimTaskState SimKernel::task_state(uint64_t gtid) const {
   return tasks_[ti].state;
 }
 
+uint32_t SimKernel::sw_index(uint64_t gtid) const {
+  const int ti = Find(gtid);
+  GH_CHECK(ti >= 0);
+  return tasks_[ti].sw;
+}
+
 uint32_t SimKernel::tseq(uint64_t gtid) const {
   const int ti = Find(gtid);
   GH_CHECK(ti >= 0);
@@ -90,6 +96,8 @@ void SimKernel::Arrive(int ti) {
   sw.runtime = 0;
   sw.switch_time = static_cast<uint64_t>(now_);
   sw.cpu = -1;
+  sw.channel = GH_DEFAULT_CHANNEL;
+  sw.msgs_lost = 0;
   StoreRelease(&sw.flags, GH_SW_INUSE | (runnable ? GH_SW_TASK_RUNNABLE : 0));
   SetState(t, runnable ? SimTaskState::kRunnable : SimTaskState::kBlocked);
   ++t.gen;
@@ -292,6 +300,8 @@ void SimKernel::Exit(int ti) {
     Trace(cpu, TraceKind::kStop, t.gtid, GH_MSG_TASK_BLOCKED);
     SendTaskMsg(ti, GH_MSG_TASK_BLOCKED, 0, OffMsg(t.runtime, cpus_[cpu].cpu_seq));
   }
+  // As the kernel side: CANFREE before the barrier moves for DEAD.
+  StoreRelease(&Sw(ti).flags, GH_SW_INUSE | GH_SW_TASK_CANFREE);
   SendTaskMsg(ti, GH_MSG_TASK_DEAD, 0, OffMsg(t.runtime, 0));
   EndTask(ti, GH_MSG_TASK_DEAD);
   if (cpu >= 0) TryBpfPick(cpu);
@@ -306,7 +316,7 @@ void SimKernel::DepartTask(int ti) {
     flags = GH_MSG_F_WAS_CURRENT;
     Trace(cpu, TraceKind::kStop, t.gtid, GH_MSG_TASK_DEPARTED);
   }
-  StoreRelease(&Sw(ti).flags, Sw(ti).flags & ~GH_SW_TASK_RUNNABLE);
+  StoreRelease(&Sw(ti).flags, GH_SW_INUSE | GH_SW_TASK_CANFREE);
   SendTaskMsg(ti, GH_MSG_TASK_DEPARTED, flags,
               OffMsg(t.runtime, cpu >= 0 ? cpus_[cpu].cpu_seq : 0));
   EndTask(ti, GH_MSG_TASK_DEPARTED);
@@ -315,18 +325,29 @@ void SimKernel::DepartTask(int ti) {
 
 void SimKernel::EndTask(int ti, int type) {
   Task& t = tasks_[ti];
-  const bool had_sw = t.state != SimTaskState::kNotArrived;
   SetState(t, SimTaskState::kEnded);
   ++t.gen;
   ++t.rq_seq;
   t.bpf_owned = false;
   ++ended_;
   Trace(-1, TraceKind::kEnd, t.gtid, static_cast<uint32_t>(type));
-  if (had_sw) {
-    // The barrier is kept, so the next owner of the word continues its Tseq.
-    StoreRelease(&Sw(ti).flags, 0);
-    free_sw_.push_back(t.sw);
+  // Its word (CANFREE) is the agent's to free (FreeTaskStatusWord).
+}
+
+void SimKernel::FreeTaskStatusWord(uint32_t sw_index, uint64_t gtid) {
+  gh_status_word* sw = sw_index < GH_MAX_TASKS ? &task_sw_[sw_index] : nullptr;
+  if (!sw || gtid == GH_NULL_GTID || sw->gtid != gtid ||
+      sw->flags != (GH_SW_INUSE | GH_SW_TASK_CANFREE)) {
+    ++kstats_[GH_STAT_SW_FREE_REJECTED];
+    Violation(absl::StrFormat("agent freed status word %u for %#x: not that task's, or "
+                              "the task has not left", sw_index, gtid));
+    return;
   }
+  ++kstats_[GH_STAT_SW_FREED];
+  // The barrier is kept, so the next owner of the word continues its Tseq.
+  sw->gtid = GH_NULL_GTID;
+  StoreRelease(&sw->flags, 0);
+  free_sw_.push_back(sw_index);
 }
 
 void SimKernel::SendAffinityMsg(int ti) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tests/guest/harness.h"
 
+#include "gtest/gtest.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -113,6 +115,13 @@ absl::StatusOr<std::unique_ptr<Harness>> Harness::Start(const BpfSchedulerOption
   auto h = std::make_unique<Harness>();
   h->sched_ = std::move(*s);
   return h;
+}
+
+Harness::~Harness() {
+  if (!sched_) return;
+  const ExitInfo info = sched_->exit_info();
+  EXPECT_EQ(info.kind, 0) << "the kernel ejected the scheduler: " << info.reason << ": "
+                          << info.message;
 }
 
 void Harness::Drain() {

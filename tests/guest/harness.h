@@ -52,6 +52,10 @@ class Harness {
  public:
   static absl::StatusOr<std::unique_ptr<Harness>> Start(const BpfSchedulerOptions& options);
 
+  // Fails the running test if the kernel ejected the scheduler meanwhile:
+  // no harness test provokes an ejection, so one is always a finding.
+  ~Harness();
+
   BpfScheduler& sched() { return *sched_; }
 
   // Moves every pending message of the default channel into the log.

@@ -35,6 +35,14 @@ void PinSelfToCpu0() {
   sched_setaffinity(0, sizeof(set), &set);
 }
 
+// Gives @pid CPUs 0..@last back (a child inherits PinSelfToCpu0's pin).
+void AllowEveryCpu(pid_t pid, int last) {
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int c = 0; c <= last; c++) CPU_SET(c, &all);
+  ASSERT_EQ(sched_setaffinity(pid, sizeof(all), &all), 0);
+}
+
 // A managed child that spins until killed, allowed on every CPU.
 pid_t SpawnSpinner() {
   pid_t pid = fork();
@@ -68,24 +76,30 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   auto h = Harness::Start(Opts());
   ASSERT_TRUE(h.ok()) << h.status();
   Harness& H = **h;
+  // The task runs on the last CPU, this (fair-class) process on CPU 0: with
+  // no agent, a task our polling preempted would never be committed again.
+  const int target = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
+  ASSERT_GE(target, 1) << "run with scripts/vm.sh --cpus 2 or more";
+  PinSelfToCpu0();
   auto k = ScriptedChild::Spawn();
   ASSERT_TRUE(k.ok());
   const pid_t pid = k->pid();
   kids.push_back(std::move(*k));
+  AllowEveryCpu(pid, target);
   ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_NEW, kWait), nullptr);
   absl::SleepFor(absl::Milliseconds(50));
   H.Drain();
   const uint64_t gtid = H.GtidOf(pid);
   const uint32_t tseq = H.LastSeqnum(pid);
 
-  H.Open(0, gtid, tseq - 1);
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, 0)), "TARGET_STALE");
+  H.Open(target, gtid, tseq - 1);
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_STALE");
   const size_t mark = H.log().size();
-  H.Open(0, gtid, tseq);
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, 0)), "COMPLETE");
+  H.Open(target, gtid, tseq);
+  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
   const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
   ASSERT_NE(on, nullptr);
-  EXPECT_EQ(on->hdr.cpu, 0u);
+  EXPECT_EQ(on->hdr.cpu, static_cast<uint32_t>(target));
   EXPECT_TRUE(kids[0].WaitReply(kWait));  // it ran
   EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
 }
@@ -115,10 +129,7 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   ASSERT_TRUE(k.ok());
   const pid_t other = k->pid();
   kids.push_back(std::move(*k));
-  cpu_set_t all;  // it inherited our pin: give it every CPU back
-  CPU_ZERO(&all);
-  for (int c = 0; c <= target; c++) CPU_SET(c, &all);
-  ASSERT_EQ(sched_setaffinity(other, sizeof(all), &all), 0);
+  AllowEveryCpu(other, target);  // it inherited our pin
   ASSERT_NE(H.WaitForMessage(other, GH_MSG_TASK_NEW, kWait), nullptr);
   absl::SleepFor(absl::Milliseconds(50));
   H.Drain();

@@ -19,10 +19,11 @@ class FakeChannel : public Channel {
   int id() const override { return 0; }
   Message Peek() override { return q.empty() ? Message() : Message(&q.front()); }
   void Consume(const Message& m) override { q.pop_front(); }
-  absl::Status AssociateTask(uint64_t, uint32_t) override { return absl::OkStatus(); }
+  absl::Status AssociateTask(uint64_t, uint32_t, uint32_t) override { return absl::OkStatus(); }
   absl::Status SetAgent(int) override { return absl::OkStatus(); }
   std::deque<gh_msg> q;
 };
+
 
 class FakeEnclave : public Enclave {
  public:
@@ -38,6 +39,8 @@ class FakeEnclave : public Enclave {
   absl::Time Now() const override { return absl::UnixEpoch(); }
   StatusWord AgentStatusWord(int cpu) override { return StatusWord(&agent_sw_[cpu]); }
   StatusWord TaskStatusWord(uint32_t i) override { return StatusWord(&task_sw_[i]); }
+  void FreeTaskStatusWord(uint32_t, uint64_t) override { ++words_freed; }
+  uint64_t MessagesDropped() const override { return 0; }
   Channel& DefaultChannel() override { return channel_; }
   Channel& CpuChannel(int) override { return channel_; }
   bool CommitRunRequests(const CpuList& cpus) override {
@@ -82,6 +85,7 @@ class FakeEnclave : public Enclave {
 
   uint32_t outcome = GH_TXN_COMPLETE;
   int commits = 0;
+  int words_freed = 0;
   FakeChannel channel_;
   std::vector<gh_status_word> agent_sw_;
 

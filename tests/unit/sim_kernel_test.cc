@@ -273,9 +273,9 @@ TEST(SimKernel, AssociateTaskRoutesMessagesAndAdvancesAseq) {
   k.RunFor(absl::ZeroDuration());
   Channel& ch = k.CpuChannel(1);
   ASSERT_TRUE(ch.SetAgent(1).ok());
-  EXPECT_EQ(ch.AssociateTask(g, k.tseq(g) - 1).code(), absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ch.AssociateTask(0x77, 0).code(), absl::StatusCode::kNotFound);
-  ASSERT_TRUE(ch.AssociateTask(g, k.tseq(g)).ok());
+  EXPECT_EQ(ch.AssociateTask(g, k.sw_index(g), k.tseq(g) - 1).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ch.AssociateTask(0x77, 0, 0).code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(ch.AssociateTask(g, k.sw_index(g), k.tseq(g)).ok());
   const uint32_t aseq = k.aseq(1);
   Commit(k, 1, g, k.tseq(g));
   k.RunFor(10 * kUs);
@@ -347,7 +347,7 @@ TEST(SimKernel, AgentsParkOnLocalYieldAndWakeOnPingOrMessage) {
   EXPECT_FALSE(k.agent_active(1));
   // A waking message on a channel tied to agent 1 wakes it.
   ASSERT_TRUE(k.CpuChannel(1).SetAgent(1).ok());
-  ASSERT_TRUE(k.CpuChannel(1).AssociateTask(g, k.tseq(g)).ok());
+  ASSERT_TRUE(k.CpuChannel(1).AssociateTask(g, k.sw_index(g), k.tseq(g)).ok());
   k.SetNice(g, 1);
   EXPECT_TRUE(k.agent_active(1));
   k.RunFor(5 * kUs);
