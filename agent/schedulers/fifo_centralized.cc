@@ -205,6 +205,7 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
     task->state = State::kBlocked;
     return;
   }
+  task->state = State::kRunnable;
   if (snap.on_cpu && cpus().IsSet(snap.cpu)) {
     TaskOnCpu(task, snap.cpu);
     CpuState& cs = cpu_states_[snap.cpu];
