@@ -169,8 +169,8 @@ run: setup
 # The global-agent migration test, which still fails about 1 run in 5 and
 # is therefore not part of make test: 5 runs in one guest boot.
 test-migration: all
-	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 900 -- \
-	  scripts/guest-repeat.sh 10 tests/guest/cli_global_migration_test.sh
+	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
+	  scripts/guest-repeat.sh 20 tests/guest/cli_global_migration_test.sh
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all

@@ -79,7 +79,7 @@ static __always_inline void *channel_ring(u32 *chan)
 	return ring;
 }
 
-/* Reserves a message on @ring; NULL (and a counted drop) when full. */
+/* Reserves a message on @ring; NULL when full (the caller counts the drop). */
 static __always_inline struct gh_msg *msg_reserve(void *ring)
 {
 	struct gh_msg *msg;
@@ -87,11 +87,8 @@ static __always_inline struct gh_msg *msg_reserve(void *ring)
 	if (!ring)
 		return NULL;
 	msg = bpf_ringbuf_reserve(ring, sizeof(*msg), 0);
-	if (!msg) {
-		stat_inc(GH_STAT_MSGS_DROPPED);
-		return NULL;
-	}
-	__builtin_memset(msg, 0, sizeof(*msg));
+	if (msg)
+		__builtin_memset(msg, 0, sizeof(*msg));
 	return msg;
 }
 
@@ -157,8 +154,13 @@ static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx 
 	tm->ring = channel_ring(&tm->chan);
 	msg = tm->msg = msg_reserve(tm->ring);
 	if (!msg) {
-		/* Lost: the word says so, and the agent wakes to resync it. */
+		/*
+		 * Lost: the word says so, then the global count moves, then
+		 * the agent wakes. In that order: an agent that sees the
+		 * count move and scans the words must find this one.
+		 */
 		__sync_fetch_and_add(&sw->msgs_lost, 1);
+		stat_inc(GH_STAT_MSGS_DROPPED);
 		agent_note_message(tm->chan, true);
 		return false;
 	}
@@ -237,6 +239,8 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 		msg->cpu.cpu = cpu;
 		msg->cpu.reason = reason;
 		msg_submit(msg);
+	} else {
+		stat_inc(GH_STAT_MSGS_DROPPED);	/* the agent word's flags tell it */
 	}
 	agent_note_message(chan, type != GH_MSG_CPU_TICK);
 }

@@ -33,6 +33,10 @@ ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, stats_interval, absl::ZeroDuration(),
           "Print a stats line on stderr this often, e.g. 1s; 0 (default) for none: stdout "
           "belongs to the command.");
+ABSL_FLAG(int64_t, channel_bytes, GH_CHANNEL_RING_BYTES,
+          "Bytes of each message channel (a ring buffer): a power of two from 4096 to "
+          "1073741824. A full channel drops messages; the agent then resyncs each task that "
+          "lost one from its status word.");
 ABSL_FLAG(std::string, stats_json, "", "Write the final counters as JSON to this file.");
 ABSL_FLAG(int, pid, 0, "Manage this existing process (all its threads) instead of a command.");
 ABSL_FLAG(std::string, user, "",
@@ -46,7 +50,7 @@ namespace gh {
 namespace {
 
 constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice", "agent_spin",
-                                      "watchdog", "stats_interval", "stats_json", "pid",
+                                      "watchdog", "channel_bytes", "stats_interval", "stats_json", "pid",
                                       "user", "dump"};
 
 absl::Status Usage(const std::string& what) {
@@ -148,6 +152,11 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   if (cfg.watchdog < absl::Milliseconds(100) || cfg.watchdog > absl::Seconds(30)) {
     return Usage("--watchdog must be between 100ms and 30s, sched_ext's limit");
   }
+  const int64_t ring = absl::GetFlag(FLAGS_channel_bytes);
+  if (ring < 4096 || ring > (int64_t{1} << 30) || (ring & (ring - 1)) != 0) {
+    return Usage("--channel-bytes must be a power of two from 4096 to 1073741824");
+  }
+  cfg.channel_bytes = static_cast<uint32_t>(ring);
   cfg.stats_interval = absl::GetFlag(FLAGS_stats_interval);
   if (cfg.stats_interval < absl::ZeroDuration()) return Usage("--stats-interval must not be negative");
   cfg.stats_json = absl::GetFlag(FLAGS_stats_json);

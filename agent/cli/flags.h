@@ -12,11 +12,13 @@
 #ifndef GHOST_HYBRID_AGENT_CLI_FLAGS_H_
 #define GHOST_HYBRID_AGENT_CLI_FLAGS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "bpf/intf.h"
 
 namespace gh {
 
@@ -41,6 +43,7 @@ struct Config {
   absl::Duration slice = absl::Milliseconds(20);
   absl::Duration agent_spin = absl::Microseconds(100);
   absl::Duration watchdog = absl::Seconds(5);
+  uint32_t channel_bytes = GH_CHANNEL_RING_BYTES;
   absl::Duration stats_interval = absl::Seconds(1);
   std::string stats_json;
   int pid = 0;

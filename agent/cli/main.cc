@@ -145,6 +145,7 @@ int Run(const Config& cfg) {
   BpfSchedulerOptions opts;
   opts.bpf_pick = cfg.bpf_pick;
   opts.watchdog = cfg.watchdog;
+  opts.channel_bytes = cfg.channel_bytes;
   // Slices are the kernel's: the centralized agent's policy, per commit and
   // per pick. ghOSt's per-CPU FIFO has none: its tasks run until they stop.
   opts.txn_slice = cfg.model == Model::kCentralized ? cfg.slice : absl::InfiniteDuration();

@@ -423,7 +423,7 @@ bool BpfScheduler::in_enclave(int cpu) const {
 }
 
 uint64_t BpfScheduler::stat(gh_stat which) const {
-  return __atomic_load_n(&skel_->bss->stats[which], __ATOMIC_RELAXED);
+  return __atomic_load_n(&skel_->bss->stats[which], __ATOMIC_ACQUIRE);
 }
 
 ExitInfo BpfScheduler::exit_info() const {

@@ -214,6 +214,9 @@ void BasicDispatchScheduler<TaskType>::RecoverLostMessages(
   });
   for (TaskType* t : lost) Resync(t);
   if (!adopt) return;
+  // Words freed but still in the backend's batch would look like tasks
+  // that came and went unseen, and be freed twice.
+  enclave()->FlushStatusWordFrees();
   for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) {
     const StatusWord sw = enclave()->TaskStatusWord(i);
     if (!sw.in_use() || sw.msgs_lost() == 0) continue;

@@ -49,6 +49,7 @@ const char* AgentStats::CounterName(AgentCounter c) {
   switch (c) {
     case kCtrBpfPicksSeen: return "bpf_picks_seen";
     case kCtrGlobalMigrations: return "global_migrations";
+    case kCtrAgentHandoffs: return "agent_handoffs";
     case kCtrSlicePreemptions: return "slice_preemptions";
     case kCtrCommitGroups: return "commit_groups";
     case kCtrSkippedUnread: return "skipped_unread";

@@ -20,6 +20,7 @@ namespace gh {
 enum AgentCounter {
   kCtrBpfPicksSeen,       // TASK_ON_CPU with GH_MSG_F_BPF_PICKED
   kCtrGlobalMigrations,   // global role handed to another CPU
+  kCtrAgentHandoffs,      // ... of which by the agent (PickNextGlobalCPU)
   kCtrSlicePreemptions,   // a task preempted because its slice expired
   kCtrCommitGroups,       // CommitRunRequests calls
   kCtrSkippedUnread,      // dequeued task skipped: unread messages

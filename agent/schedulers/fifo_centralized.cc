@@ -348,7 +348,7 @@ bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
   // The task running on `target` is preempted when its agent wakes; its
   // TASK_PREEMPT (or BLOCKED/YIELD if it stopped first) updates our state.
   // The move fails only if the kernel side moved the role first.
-  MoveGlobalRole(this_cpu, target);
+  if (MoveGlobalRole(this_cpu, target)) stats().Count(kCtrAgentHandoffs);
   return GetGlobalCPUId() != this_cpu;
 }
 

@@ -5,7 +5,7 @@
 # (seen in a --dump that read the maps during the hog; migration counter
 # >= 1), managed tasks keep running meanwhile (a short managed run is
 # forked, run and finished inside the hog's window), and the hog gets
-# >= 90% of its CPU. `make test-migration` repeats it 10 times.
+# >= 90% of its CPU. `make test-migration` repeats it 20 times.
 . "$(dirname "$0")/lib.sh"
 
 # The test's own processes (shell, sleep, --dump, awk) stay on CPU 0,
@@ -51,6 +51,12 @@ check_true "the global role left CPU $before during the hog (now on CPU '$during
   [ $moved = yes ]
 [ $moved = yes ] || grep cpu "$out/dump-during"
 check_true "global-role migrations >= 1" [ "$(json_get "$out/s.json" migrations)" -ge 1 ]
+# Which path moved it: the displaced agent's own hand-off, run on a
+# successor CPU, or the kernel side's fallback (the handoff timer).
+by_agent=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['agent']['counters']['agent_handoffs'])" "$out/s.json")
+by_kernel=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['kernel']['global_handoffs'])" "$out/s.json")
+echo "role moved by: agent hand-off $by_agent, kernel fallback $by_kernel"
+check_true "a counter names the path that moved the role" [ $((by_agent + by_kernel)) -ge 1 ]
 # Each spinner line: start_ns end_ns cpu_ns.
 hog_pct=$(awk '{printf "%d", 100*$3/($2-$1)}' "$out/hog")
 echo "hog got ${hog_pct}% of its CPU (start end cpu_ns: $(cat "$out/hog"))"

@@ -5,6 +5,7 @@
 // through the raw ABI by the harness (no agent).
 #include <sched.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,10 +44,14 @@ void AllowEveryCpu(pid_t pid, int last) {
   ASSERT_EQ(sched_setaffinity(pid, sizeof(all), &all), 0);
 }
 
-// A managed child that spins until killed, allowed on every CPU.
+// A managed child that spins until killed, allowed on every CPU. It closes
+// the scheduler's fds it inherited: holding the struct_ops link would keep
+// the scheduler loaded after the test unloads it, with the child stranded
+// in the agent's queue, unkillable until the watchdog ejects the scheduler.
 pid_t SpawnSpinner() {
   pid_t pid = fork();
   if (pid == 0) {
+    if (syscall(SYS_close_range, 3, ~0u, 0) != 0) _exit(95);
     cpu_set_t all;
     CPU_ZERO(&all);
     for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &all);
