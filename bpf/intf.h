@@ -95,7 +95,7 @@ struct gh_msg_hdr {
 
 struct gh_payload_task_new {
 	__u64 gtid;
-	__u64 parent_gtid;	/* GH_NULL_GTID when the parent is unmanaged */
+	__u64 parent_gtid;	/* reserved: always GH_NULL_GTID */
 	__u64 runtime;		/* ns of CPU time so far */
 	__u32 sw_index;		/* index of the task's status word */
 	__u32 runnable;
@@ -244,24 +244,24 @@ struct gh_sw_free_args {
 enum gh_txn_state {
 	GH_TXN_IDLE = 0,
 	GH_TXN_OPEN = 1,
-	GH_TXN_SUBMITTED = 2,
+	GH_TXN_SUBMITTED = 2,	/* reserved: no backend produces it */
 	GH_TXN_CLAIMED = 3,
 	/* outcomes */
 	GH_TXN_COMPLETE = 16,
-	GH_TXN_ABORTED,
+	GH_TXN_ABORTED,		/* by the agent (RunRequest::Abort), never committed */
 	GH_TXN_TARGET_ONCPU,
 	GH_TXN_TARGET_STALE,
 	GH_TXN_TARGET_NOT_FOUND,
 	GH_TXN_TARGET_NOT_RUNNABLE,
 	GH_TXN_AGENT_STALE,
-	GH_TXN_CPU_OFFLINE,
+	GH_TXN_CPU_OFFLINE,	/* reserved: an offline CPU is CPU_UNAVAIL */
 	GH_TXN_CPU_UNAVAIL,
 	GH_TXN_INVALID_FLAGS,
 	GH_TXN_INVALID_TARGET,
 	GH_TXN_NOT_PERMITTED,
 	GH_TXN_INVALID_CPU,
-	GH_TXN_NO_AGENT,
-	GH_TXN_POISONED,
+	GH_TXN_NO_AGENT,	/* reserved */
+	GH_TXN_POISONED,	/* reserved for sync group commits */
 	GH_TXN_NR_STATES,
 };
 
@@ -388,8 +388,8 @@ enum gh_stat {
 	GH_STAT_TXN_COMPLETE,
 	GH_STAT_TXN_FAILED,
 	GH_STAT_BPF_PICKS,	/* tasks run by the fast path */
-	GH_STAT_RQ_STALE,	/* runqueue records skipped as stale */
-	GH_STAT_RQ_FULL,
+	GH_STAT_RQ_STALE,	/* simulator only: stale fast-path records skipped */
+	GH_STAT_RQ_FULL,	/* simulator only: fast-path queue full */
 	GH_STAT_AGENT_PARKS,
 	GH_STAT_AGENT_PINGS,
 	GH_STAT_CPU_RELEASES,

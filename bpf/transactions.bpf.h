@@ -11,25 +11,10 @@
  * The outcome of every slot is known when the call returns: the agent
  * never waits for a target CPU. A failed transaction touches nothing: the
  * task stays in the agent's DSQ and the target CPU's running task is not
- * disturbed (no kick, no preemption). Validation, in order (first failure
- * wins; the simulator, agent/sim/sim_txn.cc, checks in the same order):
- *
- *   CPU outside the enclave, held by a higher class,
- *     or running one right now                         CPU_UNAVAIL
- *   gtid 0                                             INVALID_TARGET
- *   no such task (exited, or pid reused: gtid differs) TARGET_NOT_FOUND
- *   bad commit/run flag bits                           INVALID_FLAGS
- *   agent barrier given and != the agent's Aseq        AGENT_STALE
- *   (GH_IDLE_GTID: COMPLETE, the CPU is left alone)
- *   task barrier != the task's Tseq                    TARGET_STALE
- *   task on a CPU (COMPLETE if it runs on this one
- *     and ALLOW_TASK_ONCPU is set)                     TARGET_ONCPU
- *   task owned by the fast path (claim it first)       NOT_PERMITTED
- *   task not waiting in the agent's DSQ                TARGET_NOT_RUNNABLE
- *     (COMPLETE if the kernel keeps it queued on this CPU
- *     anyway: exiting, or inside migrate_disable())
- *   CPU not in the task's affinity                     INVALID_CPU
- *   task inside migrate_disable() on another CPU       CPU_UNAVAIL
+ * disturbed (no kick, no preemption). The validation and the outcome of
+ * each case are in txn_spec.h, which the simulator compiles too; this file
+ * gathers the facts (txn_cpu_usable, txn_task_facts) and carries out a
+ * COMPLETE.
  *
  * A valid task is moved with scx_bpf_dsq_move (allowed in SYSCALL
  * programs, with no runqueue lock held): the kernel re-checks under the
@@ -48,6 +33,7 @@
 #include "common.bpf.h"
 #include "cpu_owner.bpf.h"
 #include "runqueue.bpf.h"
+#include "txn_spec.h"
 
 static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
 {
@@ -57,44 +43,34 @@ static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
 	stat_inc(outcome == GH_TXN_COMPLETE ? GH_STAT_TXN_COMPLETE : GH_STAT_TXN_FAILED);
 }
 
-/* The CPU-level checks: can anything run on @cpu now? */
-static __always_inline u32 txn_check_cpu(s32 cpu, bool local)
+/* Can anything run on @cpu now? */
+static __always_inline bool txn_cpu_usable(s32 cpu, bool local)
 {
 	if (!cpu_in_enclave(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)])
-		return GH_TXN_CPU_UNAVAIL;
+		return false;
 	/* Taken while idle, so nothing told us (on the caller's own CPU,
 	 * curr is the caller). */
 	if (!local && cpu_runs_higher_class(cpu)) {
 		cpu_mark_held(cpu, 0);
-		return GH_TXN_CPU_UNAVAIL;
+		return false;
 	}
-	return GH_TXN_COMPLETE;
+	return true;
 }
 
-/* The task-level checks, after the target was found. */
-static __always_inline u32 txn_check_task(struct gh_txn *t, s32 cpu, struct task_struct *p,
-					  struct task_ctx *tctx)
+/* The task-level facts (txn_spec.h), once the target was found. */
+static __always_inline void txn_task_facts(struct gh_txn_facts *f, struct gh_txn *t, s32 cpu,
+					   struct task_struct *p, struct task_ctx *tctx)
 {
-	struct gh_status_word *sw;
+	struct gh_status_word *sw = task_sw_of(tctx);
 
-	sw = task_sw_of(tctx);
-	if (!sw || READ_ONCE(sw->barrier) != t->task_barrier)
-		return GH_TXN_TARGET_STALE;
-	if (tctx->oncpu) {
-		if ((t->commit_flags & GH_ALLOW_TASK_ONCPU) && scx_bpf_task_cpu(p) == cpu)
-			return GH_TXN_COMPLETE;
-		return GH_TXN_TARGET_ONCPU;
-	}
-	if (READ_ONCE(tctx->owner) == GH_OWNER_BPF)
-		return GH_TXN_NOT_PERMITTED;
-	/* Whether it waits in the agent's DSQ, the move itself tells. */
-	if (!tctx->runnable)
-		return GH_TXN_TARGET_NOT_RUNNABLE;
-	if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
-		return GH_TXN_INVALID_CPU;
-	if (task_migration_disabled(p))
-		return GH_TXN_CPU_UNAVAIL;
-	return GH_TXN_COMPLETE;
+	f->task_barrier_current = sw && READ_ONCE(sw->barrier) == t->task_barrier;
+	f->on_cpu = tctx->oncpu;
+	f->on_this_cpu = scx_bpf_task_cpu(p) == cpu;
+	f->fast_path_owned = READ_ONCE(tctx->owner) == GH_OWNER_BPF;
+	/* Whether it still waits in the agent's DSQ, the move itself tells. */
+	f->runnable = tctx->runnable;
+	f->cpu_allowed = bpf_cpumask_test_cpu(cpu, p->cpus_ptr);
+	f->pinned_elsewhere = task_migration_disabled(p) && scx_bpf_task_cpu(p) != cpu;
 }
 
 /*
@@ -114,46 +90,46 @@ static __always_inline bool txn_kept_on(struct task_struct *p, s32 cpu)
 }
 
 /*
- * Validates @t for @cpu and, if valid, moves its task into @cpu's local
- * DSQ. Returns the outcome. @local: @cpu is the caller's own CPU.
+ * Validates @t for @cpu (txn_spec.h) and, if valid, moves its task into
+ * @cpu's local DSQ. Returns the outcome. @local: @cpu is the caller's own.
  */
 static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 {
+	struct gh_txn_facts f = {};
 	struct bpf_iter_scx_dsq it;
 	struct gh_status_word *asw;
-	struct task_struct *p;
-	struct task_ctx *tctx;
+	struct task_struct *p = NULL;
+	struct task_ctx *tctx = NULL;
 	u64 enq_flags = 0;
 	u32 outcome;
 
-	outcome = txn_check_cpu(cpu, local);
-	if (outcome != GH_TXN_COMPLETE)
-		return outcome;
-	if (t->gtid == GH_NULL_GTID)
-		return GH_TXN_INVALID_TARGET;
-	p = t->gtid == GH_IDLE_GTID ? NULL : bpf_task_from_pid(GH_GTID_PID(t->gtid));
-	tctx = p ? lookup_task_ctx(p) : NULL;
-	if (t->gtid != GH_IDLE_GTID && (!tctx || tctx->gtid != t->gtid || tctx->is_agent))
-		outcome = GH_TXN_TARGET_NOT_FOUND;
-	else if ((t->commit_flags & ~GH_COMMIT_FLAGS_ALL) || (t->run_flags & ~GH_RUN_FLAGS_ALL))
-		outcome = GH_TXN_INVALID_FLAGS;
-	else if (t->check_agent_barrier && (!(asw = agent_sw_of(cpu)) ||
-					    READ_ONCE(asw->barrier) != t->agent_barrier))
-		outcome = GH_TXN_AGENT_STALE;
-	if (!p || !tctx) {
+	f.cpu_usable = txn_cpu_usable(cpu, local);
+	asw = agent_sw_of(cpu);
+	f.agent_barrier_current = asw && READ_ONCE(asw->barrier) == t->agent_barrier;
+	if (f.cpu_usable && t->gtid != GH_NULL_GTID && t->gtid != GH_IDLE_GTID) {
+		p = bpf_task_from_pid(GH_GTID_PID(t->gtid));
+		tctx = p ? lookup_task_ctx(p) : NULL;
+		f.target_found = tctx && tctx->gtid == t->gtid && !tctx->is_agent;
+	}
+	if (!f.target_found) {
 		if (p)
 			bpf_task_release(p);
+		outcome = gh_txn_outcome(t, &f);
+		/* An idle transaction: the CPU's task goes, nothing comes. */
+		if (outcome == GH_TXN_COMPLETE && !local)
+			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 		return outcome;
 	}
-	if (outcome != GH_TXN_COMPLETE) {
+	if (!tctx) {	/* never: target_found implies it (for the verifier) */
 		bpf_task_release(p);
-		return outcome;
+		return GH_TXN_TARGET_NOT_FOUND;
 	}
 	/* The iterator first: whatever happens to the task after this point
 	 * makes the move fail rather than act on what we validated. */
 	bpf_rcu_read_lock();
 	bpf_iter_scx_dsq_new(&it, GH_DSQ_AGENT, 0);
-	outcome = txn_check_task(t, cpu, p, tctx);
+	txn_task_facts(&f, t, cpu, p, tctx);
+	outcome = gh_txn_outcome(t, &f);
 	if (outcome == GH_TXN_COMPLETE && !tctx->oncpu && txn_kept_on(p, cpu)) {
 		/* Nothing to move: for the agent it never left the CPU (no
 		 * message said so), and it resumes without a TASK_ON_CPU. */

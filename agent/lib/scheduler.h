@@ -147,15 +147,15 @@ bool BasicDispatchScheduler<TaskType>::AppliedByResync(const TaskType* task,
                                                        const Message& msg) {
   if (!task->resynced) return false;
   if (msg.seqnum() <= task->seqnum) return true;
-  if (msg.seqnum() != task->resync_barrier + 1) return false;
+  if (!task->resync_window || msg.seqnum() != task->resync_barrier + 1) return false;
   const bool runnable = task->resync_flags & GH_SW_TASK_RUNNABLE;
   const bool on_cpu = task->resync_flags & GH_SW_TASK_ONCPU;
   switch (msg.type()) {
     case GH_MSG_TASK_WAKEUP: return runnable;
     case GH_MSG_TASK_BLOCKED: return !runnable;
-    case GH_MSG_TASK_ON_CPU: return on_cpu;
+    case GH_MSG_TASK_ON_CPU: return on_cpu && !task->resync_committed;
     case GH_MSG_TASK_PREEMPT:
-    case GH_MSG_TASK_YIELD: return runnable && !on_cpu;
+    case GH_MSG_TASK_YIELD: return runnable && !on_cpu && !task->resync_committed;
     default: return false;
   }
 }
@@ -200,6 +200,8 @@ bool BasicDispatchScheduler<TaskType>::Resync(TaskType* task) {
   task->resynced = true;
   task->resync_barrier = snap.barrier;
   task->resync_flags = flags;
+  task->resync_window = true;
+  task->resync_committed = false;
   TaskResync(task, snap);
   return true;
 }
@@ -293,7 +295,9 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
     stats().Count(kCtrMsgsSkipped);
     return;
   }
-  if (AppliedByResync(task, msg)) {
+  const bool applied = AppliedByResync(task, msg);
+  task->resync_window = false;
+  if (applied) {
     stats().Count(kCtrMsgsSkipped);
     if (msg.seqnum() > task->seqnum) task->seqnum.store(msg.seqnum());
     return;

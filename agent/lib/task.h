@@ -86,6 +86,12 @@ struct Task {
   bool resynced = false;
   uint32_t resync_barrier = 0;  // the Tseq the last resync read
   uint32_t resync_flags = 0;    // and the flags it read after it
+  // Open from a resync until the next message is handled: while open,
+  // message resync_barrier + 1 is skipped if the flags already showed its
+  // change -- except a PREEMPT or YIELD once the agent has committed the
+  // task since (resync_committed): that one answers the commit.
+  bool resync_window = false;
+  bool resync_committed = false;
   // The enclave CPUs it may run on: all of them at TASK_NEW, then what
   // TASK_AFFINITY_CHANGED says (BasicDispatchScheduler keeps it). Empty: it
   // may run on none of them, and the kernel side runs it itself.

@@ -307,6 +307,7 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
     CpuState& cs = cpu_states_[cpu];
     ++round.commits;
     if (enclave()->GetRunRequest(cpu)->succeeded()) {
+      cs.current->resync_committed = true;  // its next message may be about this
       TaskOnCpu(cs.current, cpu);
     } else {
       // Never lose it: back to the front, and the CPU is free again.

@@ -334,6 +334,7 @@ void PerCpuFifoScheduler::FifoSchedule(int cpu, uint32_t agent_barrier, bool pri
                .check_agent_barrier = true,
                .commit_flags = GH_COMMIT_AT_TXN_COMMIT});
     if (CommitOne(req)) {
+      next->resync_committed = true;  // its next message may be about this
       // It becomes current with its TASK_ON_CPU.
       if (next != cs.current) cs.pending = next;
       return;

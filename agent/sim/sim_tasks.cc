@@ -103,7 +103,6 @@ void SimKernel::Arrive(int ti) {
   ++t.gen;
   Trace(-1, TraceKind::kArrive, t.gtid, 0);
   gh_msg m = {};
-  m.task_new.parent_gtid = t.spec.parent_gtid;
   m.task_new.sw_index = t.sw;
   m.task_new.runnable = runnable;
   m.task_new.nice = t.spec.nice;

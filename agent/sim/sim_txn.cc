@@ -4,6 +4,7 @@
 #include "absl/strings/str_format.h"
 #include "agent/lib/check.h"
 #include "agent/sim/sim_kernel.h"
+#include "bpf/txn_spec.h"
 
 namespace gh {
 
@@ -19,7 +20,6 @@ bool SimKernel::CommitRunRequests(const CpuList& mask) {
   for (int cpu : mask) {
     gh_txn& txn = txns_[cpu];
     if (__atomic_load_n(&txn.state, __ATOMIC_ACQUIRE) != GH_TXN_OPEN) continue;
-    StoreRelease(&txn.state, GH_TXN_SUBMITTED);
     ++kstats_[GH_STAT_TXN_SUBMITTED];
     StoreRelease(&txn.state, GH_TXN_CLAIMED);
     const uint32_t outcome = ApplyTxn(cpu, txn);
@@ -32,37 +32,34 @@ bool SimKernel::CommitRunRequests(const CpuList& mask) {
   return all;
 }
 
-// The validation order of the kernel side's commit program
-// (bpf/transactions.bpf.h); each check names the outcome it produces.
+// The facts of bpf/txn_spec.h, from the simulator's state; the outcome is
+// the spec's, as in the kernel side's commit program.
 uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
-  if (!cpus().IsSet(cpu) || cpus_[cpu].busy > 0) return GH_TXN_CPU_UNAVAIL;
-  if (txn.gtid == GH_NULL_GTID) return GH_TXN_INVALID_TARGET;
-  int ti = -1;
-  if (txn.gtid != GH_IDLE_GTID) {
-    ti = Find(txn.gtid);
-    if (ti < 0 || tasks_[ti].state == SimTaskState::kNotArrived ||
-        tasks_[ti].state == SimTaskState::kEnded)
-      return GH_TXN_TARGET_NOT_FOUND;
+  gh_txn_facts f = {};
+  f.cpu_usable = cpus().IsSet(cpu) && cpus_[cpu].busy == 0;
+  f.agent_barrier_current = txn.agent_barrier == agent_sw_[cpu].barrier;
+  const int ti = txn.gtid == GH_IDLE_GTID || txn.gtid == GH_NULL_GTID ? -1 : Find(txn.gtid);
+  f.target_found = ti >= 0 && tasks_[ti].state != SimTaskState::kNotArrived &&
+                   tasks_[ti].state != SimTaskState::kEnded;
+  if (f.target_found) {
+    const Task& t = tasks_[ti];
+    f.task_barrier_current = txn.task_barrier == Sw(ti).barrier;
+    f.on_cpu = t.state == SimTaskState::kRunning;
+    f.on_this_cpu = t.cpu == cpu;
+    f.fast_path_owned = t.state == SimTaskState::kRunnable && t.bpf_owned;
+    f.runnable = t.state == SimTaskState::kRunnable;
+    f.cpu_allowed = t.affinity.IsSet(cpu);
+    f.pinned_elsewhere = false;  // no migrate_disable() here
   }
-  if ((txn.commit_flags & ~static_cast<uint32_t>(GH_COMMIT_FLAGS_ALL)) ||
-      (txn.run_flags & ~static_cast<uint32_t>(GH_RUN_FLAGS_ALL)))
-    return GH_TXN_INVALID_FLAGS;
-  if (txn.check_agent_barrier && txn.agent_barrier != agent_sw_[cpu].barrier)
-    return GH_TXN_AGENT_STALE;
+  const uint32_t outcome = gh_txn_outcome(&txn, &f);
+  if (outcome != GH_TXN_COMPLETE) return outcome;
   if (ti < 0) {
-    // GH_IDLE_GTID: leave the CPU idle.
+    // GH_IDLE_GTID: the CPU's task goes, nothing comes.
     if (cpus_[cpu].current >= 0) Preempt(cpus_[cpu].current, /*repick=*/false);
     return GH_TXN_COMPLETE;
   }
   Task& t = tasks_[ti];
-  if (txn.task_barrier != Sw(ti).barrier) return GH_TXN_TARGET_STALE;
-  if (t.state == SimTaskState::kRunning) {
-    if ((txn.commit_flags & GH_ALLOW_TASK_ONCPU) && t.cpu == cpu) return GH_TXN_COMPLETE;
-    return GH_TXN_TARGET_ONCPU;
-  }
-  if (t.state == SimTaskState::kRunnable && t.bpf_owned) return GH_TXN_NOT_PERMITTED;
-  if (t.state != SimTaskState::kRunnable) return GH_TXN_TARGET_NOT_RUNNABLE;
-  if (!t.affinity.IsSet(cpu)) return GH_TXN_INVALID_CPU;
+  if (f.on_cpu) return GH_TXN_COMPLETE;  // ALLOW_TASK_ONCPU: it runs here already
 
   // COMPLETE. Messages this produces must not wake the CPU's own agent: it is
   // giving the CPU to the task (a local commit) or is parked.

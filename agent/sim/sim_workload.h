@@ -46,7 +46,6 @@ struct SimTaskSpec {
   absl::Duration start_blocked = absl::ZeroDuration();
   CpuList affinity = CpuList();  // empty: every CPU
   int nice = 0;
-  uint64_t parent_gtid = GH_NULL_GTID;
 };
 
 struct RandomWorkloadParams {

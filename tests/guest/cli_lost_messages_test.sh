@@ -31,7 +31,7 @@ kernel_stat() {
 for args in --model=centralized --model=percpu --bpf-pick; do
   rm -f "$out"/shell.*
   $GH $args --channel-bytes=4096 --stats-json="$out/s.json" -- sh -c "$workload" 2>"$out/err"
-  check "$?" 0 "the workload under $args with one-page channels ($(tail -1 "$out/err"))"
+  check "$?" 0 "the workload under $args with one-page channels ($(tail -3 "$out/err" | tr '\n' ' '))"
   check "$(ls "$out"/shell.* 2>/dev/null | wc -l)" 32 "shells that ran all their spinners under $args"
   dropped=$(kernel_stat "$out/s.json" msgs_dropped)
   resyncs=$(agent_counter "$out/s.json" task_resyncs)

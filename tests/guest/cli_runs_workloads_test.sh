@@ -34,13 +34,19 @@ MK
 for args in "--bpf-pick" "--model=centralized" "--model=percpu"; do
   d=$out/proj${args#--}
   mkproject "$d"
-  $GH $args --stats-interval=0 -- make -s -C "$d" -j4 >/dev/null 2>"$out/err"
+  $GH $args --stats-interval=0 --stats-json="$out/s.json" -- make -s -C "$d" -j4 \
+    >/dev/null 2>"$out/err"
   rc=$?
   check "$rc" 0 "make -j4 under ghost_hybrid $args"
   [ "$rc" -eq 0 ] || sed 's/^/  stderr: /' "$out/err"
   check "$("$d/prog")" 21 "the program built under $args"
   check "$(sort -u "$d/policies" | tr '\n' ' ')" "7 " "policies of the build steps under $args"
   check "$(wc -l < "$d/policies")" 8 "build steps recorded under $args (7 compiles, 1 link)"
+  # With no message lost, a WAKEUP always follows the BLOCKED the agent
+  # read (the per-CPU model's migrations check the Tseq: gh_associate).
+  [ "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['kernel']['msgs_dropped'])" "$out/s.json")" -eq 0 ] &&
+    check "$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['agent']['counters']['unexpected_wakeups'])" "$out/s.json")" \
+      0 "wakeups of tasks the agent had not seen block under $args"
 done
 check "$(sched_state)" disabled "state after the runs"
 # The scheduler must have run the workload throughout: no ejection.

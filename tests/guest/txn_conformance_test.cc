@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// The transaction conformance table (tests/common/txn_conformance.h) on the
+// real kernel, through the raw ABI (no agent): the same cases as the
+// simulator's tests/unit/txn_conformance_test.cc, the same outcomes.
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <vector>
+
+#include "agent/kernel/task_policy.h"
+#include "agent/lib/run_request.h"
+#include "gtest/gtest.h"
+#include "tests/common/txn_conformance.h"
+#include "tests/guest/harness.h"
+
+namespace gh::testing {
+namespace {
+
+constexpr absl::Duration kWait = absl::Seconds(10);
+
+void SetAffinity(pid_t pid, const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  EXPECT_EQ(sched_setaffinity(pid, sizeof(set), &set), 0);
+}
+
+// A managed child spinning until killed, on @cpus from the start (closing
+// the scheduler's fds it inherited, so that unloading the scheduler is not
+// held up by it).
+pid_t SpawnSpinner(const std::vector<int>& cpus) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (syscall(SYS_close_range, 3, ~0u, 0) != 0) _exit(95);
+    SetAffinity(0, cpus);
+    if (!SetSchedExt(0).ok()) _exit(90);
+    volatile unsigned long x = 0;
+    for (;;) x = x + 1;
+  }
+  return pid;
+}
+
+// A scripted child allowed on @cpus from the start (a child first queued
+// with no enclave CPU in its mask would run at once, outside any decision);
+// this process goes back to @home.
+absl::StatusOr<ScriptedChild> SpawnScripted(const std::vector<int>& cpus, int home) {
+  SetAffinity(0, cpus);
+  absl::StatusOr<ScriptedChild> k = ScriptedChild::Spawn();
+  SetAffinity(0, {home});
+  return k;
+}
+
+// Commits @cpu's slot alone and returns its outcome at once.
+uint32_t CommitNow(Harness& H, int cpu) {
+  uint64_t mask[GH_CPUMASK_WORDS] = {};
+  mask[cpu / 64] |= 1ull << (cpu % 64);
+  absl::StatusOr<uint32_t> n = H.sched().Commit(mask);
+  EXPECT_TRUE(n.ok() && *n == 1) << "the commit program did not take the slot";
+  return __atomic_load_n(&H.sched().txn(cpu)->state, __ATOMIC_ACQUIRE);
+}
+
+// Runs @pid (a waiting task) on @cpu and waits until it is there.
+void RunOn(Harness& H, pid_t pid, int cpu) {
+  H.Drain();
+  const size_t mark = H.log().size();
+  H.Open(cpu, H.GtidOf(pid), H.LastSeqnum(pid));
+  ASSERT_STREQ(RunRequest::StateName(CommitNow(H, cpu)), "COMPLETE");
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
+}
+
+// Waits until @pid's TASK_NEW is read and its state settles.
+void Settle(Harness& H, pid_t pid) {
+  ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_NEW, kWait), nullptr);
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+}
+
+// Builds @c and returns the outcome. The enclave is CPUs 0..last-1; this
+// process stays on the last CPU, outside it, so that it never takes a CPU
+// from a managed task.
+uint32_t RunCase(TxnCase c, int last) {
+  BpfSchedulerOptions o;
+  o.watchdog = absl::Seconds(20);
+  o.bpf_pick = c == TxnCase::kFastPathOwned;
+  o.pick_slice = absl::Seconds(10);  // a picked spinner keeps its CPU
+  for (int cpu = 0; cpu < last; cpu++) o.enclave.push_back(cpu);
+  if (c == TxnCase::kFastPathOwned) o.enclave = {0};
+  std::vector<int> enclave = o.enclave;
+  std::vector<ScriptedChild> kids;  // die after the scheduler
+  std::vector<pid_t> spinners;
+  uint32_t outcome = GH_TXN_IDLE;
+  {
+    auto h = Harness::Start(o);
+    EXPECT_TRUE(h.ok()) << h.status();
+    if (!h.ok()) return outcome;
+    Harness& H = **h;
+    // T first: spawning moves this process onto the enclave for a moment,
+    // where it would preempt a spinner already running there.
+    auto k = SpawnScripted(c == TxnCase::kCpuOutsideAffinity ? std::vector<int>{1} : enclave,
+                           last);
+    EXPECT_TRUE(k.ok());
+    if (!k.ok()) return outcome;
+    const pid_t t = k->pid();
+    kids.push_back(std::move(*k));
+    Settle(H, t);
+    if (c == TxnCase::kTaskOnOtherCpu || c == TxnCase::kAllowTaskOnCpu ||
+        c == TxnCase::kFastPathOwned) {
+      // A spinner that runs on CPU 0 (committed there, or picked by the
+      // fast path, the enclave's only CPU).
+      pid_t s = SpawnSpinner(c == TxnCase::kFastPathOwned ? std::vector<int>{0} : enclave);
+      spinners.push_back(s);
+      if (c == TxnCase::kFastPathOwned) {
+        EXPECT_NE(H.WaitForMessage(s, GH_MSG_TASK_ON_CPU, kWait), nullptr);
+      } else {
+        Settle(H, s);
+        RunOn(H, s, 0);
+      }
+    }
+    if (c == TxnCase::kFastPathOwned) {
+      // T ran at once on the idle CPU and sleeps in read(); woken now that
+      // the spinner holds the CPU for its 10 s slice, it waits in the fast
+      // path's queue.
+      EXPECT_TRUE(kids[0].WaitReply(kWait));
+      H.Drain();
+      const size_t mark = H.log().size();
+      EXPECT_TRUE(kids[0].Send('b'));
+      EXPECT_NE(H.WaitForMessage(t, GH_MSG_TASK_WAKEUP, kWait, mark), nullptr);
+      absl::SleepFor(absl::Milliseconds(20));
+      H.Drain();
+    }
+    if (c == TxnCase::kTaskAsleep) {
+      RunOn(H, t, 0);
+      EXPECT_TRUE(kids[0].WaitReply(kWait));  // it ran, then sleeps in read()
+      EXPECT_NE(H.WaitForMessage(t, GH_MSG_TASK_BLOCKED, kWait), nullptr);
+      H.Drain();
+    }
+    // The task on a CPU: the spinner, if that is what the case is about.
+    const pid_t target = (c == TxnCase::kTaskOnOtherCpu || c == TxnCase::kAllowTaskOnCpu)
+                             ? spinners[0] : t;
+    const uint64_t gtid = H.GtidOf(target);
+    const uint32_t tseq = H.LastSeqnum(target);
+    const uint32_t aseq = __atomic_load_n(&H.sched().agent_sw(0)->barrier, __ATOMIC_ACQUIRE);
+    int cpu = 0;
+    switch (c) {
+      case TxnCase::kComplete:
+      case TxnCase::kTaskAsleep:
+      case TxnCase::kCpuOutsideAffinity:
+      case TxnCase::kFastPathOwned: H.Open(0, gtid, tseq); break;
+      case TxnCase::kCpuOutsideEnclave: cpu = last; H.Open(cpu, gtid, tseq); break;
+      case TxnCase::kNullGtid: H.Open(0, GH_NULL_GTID, tseq); break;
+      case TxnCase::kUnknownGtid: H.Open(0, gtid + (1ull << 32), tseq); break;
+      case TxnCase::kBadFlags: H.Open(0, gtid, tseq, -1, 1u << 7); break;
+      case TxnCase::kStaleAgentBarrier: H.Open(0, gtid, tseq, aseq + 5); break;
+      case TxnCase::kIdle: H.Open(0, GH_IDLE_GTID, 0); break;
+      case TxnCase::kStaleTaskBarrier: H.Open(0, gtid, tseq - 1); break;
+      case TxnCase::kTaskOnOtherCpu: cpu = 1; H.Open(cpu, gtid, tseq); break;
+      case TxnCase::kAllowTaskOnCpu: H.Open(0, gtid, tseq, -1, GH_ALLOW_TASK_ONCPU); break;
+    }
+    outcome = CommitNow(H, cpu);
+    h->reset();
+  }
+  for (pid_t s : spinners) {
+    kill(s, SIGKILL);
+    waitpid(s, nullptr, 0);
+  }
+  return outcome;
+}
+
+// Tests that every case of bpf/txn_spec.h gets its outcome on the kernel.
+TEST(TxnConformance, KernelGivesEveryCaseItsOutcome) {
+  const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  ASSERT_GE(ncpu, 3) << "run with scripts/vm.sh --cpus 3 or more";
+  const int last = ncpu - 1;
+  cpu_set_t self;
+  CPU_ZERO(&self);
+  CPU_SET(last, &self);
+  ASSERT_EQ(sched_setaffinity(0, sizeof(self), &self), 0);
+  for (const TxnConformanceRow& row : kTxnConformance) {
+    const uint32_t got = RunCase(row.c, last);
+    std::printf("conformance kernel %-22s %s\n", row.name, RunRequest::StateName(got));
+    EXPECT_STREQ(RunRequest::StateName(got), RunRequest::StateName(row.outcome)) << row.name;
+  }
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int c = 0; c < ncpu; c++) CPU_SET(c, &all);
+  sched_setaffinity(0, sizeof(all), &all);
+}
+
+}  // namespace
+}  // namespace gh::testing
