@@ -296,7 +296,7 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
     return;
   }
   const bool applied = AppliedByResync(task, msg);
-  task->resync_window = false;
+  if (msg.seqnum() > task->resync_barrier) task->resync_window = false;
   if (applied) {
     stats().Count(kCtrMsgsSkipped);
     if (msg.seqnum() > task->seqnum) task->seqnum.store(msg.seqnum());

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_format.h"
+
 #include "agent/lib/check.h"
 
 namespace gh {
@@ -138,7 +140,14 @@ void CentralizedFifoScheduler::TaskNew(CentralizedFifoTask* task, const Message&
 }
 
 void CentralizedFifoScheduler::TaskRunnable(CentralizedFifoTask* task, const Message& msg) {
-  GH_CHECK(task->state == State::kBlocked);
+  GH_CHECK_MSG(task->state == State::kBlocked,
+               absl::StrFormat("WAKEUP for a task in state %d: %s; seqnum %u resynced %d at %u "
+                               "flags %#x window %d committed %d lost %u seen %u",
+                               static_cast<int>(task->state), msg.ToString(),
+                               static_cast<uint32_t>(task->seqnum), task->resynced,
+                               task->resync_barrier, task->resync_flags, task->resync_window,
+                               task->resync_committed, task->status_word.msgs_lost(),
+                               task->msgs_lost_seen));
   if (msg.bpf_queued()) return ToBpfQueue(task);
   task->state = State::kRunnable;
   // A non-deferrable wakeup may hold resources others wait for: go first.
@@ -212,9 +221,13 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
     if (cs.current == nullptr) cs.current = task;
     return;
   }
-  // Waiting (or about to run where the kernel put it): the agent decides
-  // for it from now on, taking it from the fast path if it waits there.
-  if (enclave()->bpf_pick()) (void)enclave()->RunqueueOp(task->gtid, GH_RQ_OP_CLAIM);
+  // Waiting (or about to run where the kernel put it). With the fast path
+  // on, the fast path owns waiting tasks: one in our DSQ goes back to it.
+  if (enclave()->bpf_pick()) {
+    (void)enclave()->RunqueueOp(task->gtid, GH_RQ_OP_RELEASE);
+    task->state = State::kBpfQueued;
+    return;
+  }
   task->prio_boost = true;
   Enqueue(task);
 }

@@ -34,8 +34,9 @@
 //
 // Lost messages (a full channel): after each drain the global agent
 // resyncs the tasks whose status word counts a loss (TaskResync); a
-// runnable one waiting somewhere is claimed from the fast path if it is
-// there and joins the front of the agent's queue.
+// runnable one waiting somewhere joins the front of the agent's queue, or
+// with the fast path on, the fast path's queue (released to it if it waits
+// in the agent's DSQ).
 //
 // Thread safety: scheduler state is used by the agent that holds the global
 // role, inside global_mu(). Who holds the role is the kernel's word
