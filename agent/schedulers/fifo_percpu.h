@@ -154,7 +154,9 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   std::unique_ptr<CpuState[]> cs_;
   int default_cpu_;
   int rr_next_ = 0;                        // default agent only
-  std::vector<PerCpuFifoTask*> deferred_;  // default agent only
+  std::vector<PerCpuFifoTask*> deferred_;  // default agent only, as are the two below
+  bool adopt_pending_ = false;
+  absl::Time last_adopt_scan_ = absl::InfinitePast();
   std::atomic<int> num_tasks_{0};
 };
 
