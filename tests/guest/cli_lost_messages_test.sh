@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Tests recovery from lost messages: with channels of one page (about 56
-# messages), 100 sleepers that wake together and a burst of 16 shells each
+# messages), 300 sleepers that wake together and a burst of 16 shells each
 # running 10 short spinners overflow them over and over. Under --model=centralized, --model=percpu and
 # --bpf-pick every spinner must still finish, the kernel must have dropped
 # messages and the agent resynced tasks from their status words, every
@@ -11,7 +11,7 @@
 
 workload="
   i=0
-  while [ \$i -lt 100 ]; do sleep 1 & i=\$((i + 1)); done
+  while [ \$i -lt 300 ]; do sleep 1 & i=\$((i + 1)); done
   i=0
   while [ \$i -lt 16 ]; do
     ( j=0; while [ \$j -lt 10 ]; do $SPINNER 1 > /dev/null; j=\$((j + 1)); done
