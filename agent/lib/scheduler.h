@@ -81,6 +81,32 @@ class Scheduler {
   AgentStats stats_;
 };
 
+// When an agent must look for lost messages: after the kernel side's drop
+// count moved, and for the scan for lost TASK_NEWs (which reads every task
+// status word) at most every kAdoptScanPeriod, however often drops come --
+// a scan put off is done at a later call even if nothing more was dropped.
+// One per agent that recovers; used by that agent only.
+class LostMessageWatch {
+ public:
+  static constexpr absl::Duration kAdoptScanPeriod = absl::Milliseconds(10);
+
+  // Returns true iff the caller should recover now; then *adopt says
+  // whether to scan for lost TASK_NEWs too (only if `may_adopt`).
+  bool Due(uint64_t dropped, absl::Time now, bool may_adopt, bool* adopt) {
+    if (dropped == drops_seen_ && !adopt_pending_) return false;
+    drops_seen_ = dropped;
+    *adopt = may_adopt && now - last_adopt_scan_ >= kAdoptScanPeriod;
+    if (*adopt) last_adopt_scan_ = now;
+    adopt_pending_ = may_adopt && !*adopt;
+    return true;
+  }
+
+ private:
+  uint64_t drops_seen_ = 0;
+  bool adopt_pending_ = false;
+  absl::Time last_adopt_scan_ = absl::InfinitePast();
+};
+
 // A task's state as its status word tells it, for a resync.
 struct TaskSnapshot {
   uint32_t barrier = 0;  // Tseq, read first

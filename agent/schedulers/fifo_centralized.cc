@@ -15,10 +15,6 @@ using State = CentralizedTaskState;
 // for its CPU (busy rounds never park) before it yields the CPU to it.
 constexpr absl::Duration kOwnCpuHold = absl::Milliseconds(2);
 
-// How often, at most, the status words are scanned for tasks whose
-// TASK_NEW was lost.
-constexpr absl::Duration kAdoptScanPeriod = absl::Milliseconds(10);
-
 CentralizedFifoScheduler::CentralizedFifoScheduler(
     Enclave* enclave, CpuList cpus, const CentralizedFifoConfig& config)
     : BasicDispatchScheduler(enclave, cpus),
@@ -237,15 +233,9 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
 }
 
 bool CentralizedFifoScheduler::RecoverIfMessagesLost() {
-  const uint64_t dropped = enclave()->MessagesDropped();
-  if (dropped == drops_seen_ && !adopt_pending_) return false;
-  drops_seen_ = dropped;
-  // Looking for lost TASK_NEWs reads every task status word: at most every
-  // kAdoptScanPeriod, however often messages are dropped.
-  const absl::Time now = MonotonicNow();
-  const bool adopt = now - last_adopt_scan_ >= kAdoptScanPeriod;
-  if (adopt) last_adopt_scan_ = now;
-  adopt_pending_ = !adopt;
+  bool adopt;
+  if (!lost_watch_.Due(enclave()->MessagesDropped(), MonotonicNow(), /*may_adopt=*/true, &adopt))
+    return false;
   RecoverLostMessages([](const CentralizedFifoTask*) { return true; }, adopt);
   return true;
 }

@@ -177,9 +177,7 @@ class CentralizedFifoScheduler
   std::vector<CentralizedFifoTask*> yielding_tasks_;
   const int initial_global_cpu_;
   int last_round_cpu_ = -1;  // guarded by global_mu_
-  uint64_t drops_seen_ = 0;  // guarded by global_mu_, as are the two below
-  bool adopt_pending_ = false;
-  absl::Time last_adopt_scan_ = absl::InfinitePast();
+  LostMessageWatch lost_watch_;  // guarded by global_mu_
   std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   const absl::Duration spin_;

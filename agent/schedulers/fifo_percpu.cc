@@ -9,10 +9,6 @@ namespace gh {
 
 using State = PerCpuTaskState;
 
-// How often, at most, the default agent scans the status words for tasks
-// whose TASK_NEW was lost.
-constexpr absl::Duration kAdoptScanPeriod = absl::Milliseconds(10);
-
 // ------------------------------------------------------------- run queue
 
 void PerCpuRunQueue::Enqueue(PerCpuFifoTask* task) {
@@ -273,18 +269,10 @@ void PerCpuFifoScheduler::TaskResync(PerCpuFifoTask* task, const TaskSnapshot& s
 void PerCpuFifoScheduler::RecoverIfMessagesLost(int cpu) {
   CpuState& cs = cs_[cpu];
   const bool is_default = cpu == default_cpu_;
-  const uint64_t dropped = enclave()->MessagesDropped();
-  if (dropped == cs.drops_seen && !(is_default && adopt_pending_)) return;
-  cs.drops_seen = dropped;
-  // The default agent looks for lost TASK_NEWs in every status word: at
-  // most every kAdoptScanPeriod, however often messages are dropped.
-  bool adopt = false;
-  if (is_default) {
-    const absl::Time now = MonotonicNow();
-    adopt = now - last_adopt_scan_ >= kAdoptScanPeriod;
-    if (adopt) last_adopt_scan_ = now;
-    adopt_pending_ = !adopt;
-  }
+  bool adopt;
+  // Only the default agent looks for tasks whose TASK_NEW was lost.
+  if (!cs.lost_watch.Due(enclave()->MessagesDropped(), MonotonicNow(), is_default, &adopt))
+    return;
   const uint32_t own = static_cast<uint32_t>(cs.channel->id());
   // A task's channel is in its status word, changed only by AssociateTask:
   // each task is recovered by the one agent that reads its messages.

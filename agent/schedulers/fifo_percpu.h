@@ -128,7 +128,7 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
     PerCpuRunQueue rq;
     Channel* channel = nullptr;
     std::atomic<int> assigned{0};
-    uint64_t drops_seen = 0;  // Enclave::MessagesDropped() at the last recovery
+    LostMessageWatch lost_watch;  // when this agent recovers lost messages
   };
   // After draining: if messages were dropped since the last call, resyncs
   // the tasks whose messages come to `cpu`'s channels (see scheduler.h).
@@ -154,9 +154,7 @@ class PerCpuFifoScheduler : public BasicDispatchScheduler<PerCpuFifoTask> {
   std::unique_ptr<CpuState[]> cs_;
   int default_cpu_;
   int rr_next_ = 0;                        // default agent only
-  std::vector<PerCpuFifoTask*> deferred_;  // default agent only, as are the two below
-  bool adopt_pending_ = false;
-  absl::Time last_adopt_scan_ = absl::InfinitePast();
+  std::vector<PerCpuFifoTask*> deferred_;  // default agent only
   std::atomic<int> num_tasks_{0};
 };
 

@@ -230,6 +230,39 @@ std::string MsgTypeName(int type) { return Message::TypeName(type); }
 
 std::string TxnStateName(uint32_t state) { return RunRequest::StateName(state); }
 
+uint32_t Harness::CommitAtOnce(int cpu) {
+  uint64_t mask[GH_CPUMASK_WORDS] = {};
+  mask[cpu / 64] |= 1ull << (cpu % 64);
+  absl::StatusOr<uint32_t> n = sched_->Commit(mask);
+  EXPECT_TRUE(n.ok() && *n == 1) << "the commit program did not take the slot";
+  return __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);
+}
+
+void SetAffinity(pid_t pid, const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  EXPECT_EQ(sched_setaffinity(pid, sizeof(set), &set), 0);
+}
+
+std::vector<int> CpusUpTo(int last) {
+  std::vector<int> cpus;
+  for (int c = 0; c <= last; c++) cpus.push_back(c);
+  return cpus;
+}
+
+pid_t SpawnSpinner(const std::vector<int>& cpus) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (syscall(SYS_close_range, 3, ~0u, 0) != 0) _exit(95);
+    SetAffinity(0, cpus);
+    if (!SetSchedExt(0).ok()) _exit(90);
+    volatile unsigned long x = 0;
+    for (;;) x = x + 1;
+  }
+  return pid;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;

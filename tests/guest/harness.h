@@ -78,6 +78,9 @@ class Harness {
   // Commits the slots of @cpus as one group and waits for every outcome.
   std::vector<uint32_t> CommitGroup(const std::vector<int>& cpus, absl::Duration timeout);
   uint32_t CommitOne(int cpu, absl::Duration timeout) { return CommitGroup({cpu}, timeout)[0]; }
+  // Commits @cpu's open slot alone and returns its state read straight
+  // after the call: latched, the outcome is there, with no waiting.
+  uint32_t CommitAtOnce(int cpu);
 
  private:
   std::unique_ptr<BpfScheduler> sched_;
@@ -87,6 +90,17 @@ class Harness {
 std::string MsgTypeName(int type);
 std::string TxnStateName(uint32_t state);
 std::string ReadFile(const std::string& path);
+
+// Sets the affinity of @pid (0: the caller) to @cpus; a test failure if not.
+void SetAffinity(pid_t pid, const std::vector<int>& cpus);
+// CPUs 0..@last.
+std::vector<int> CpusUpTo(int last);
+// Forks a managed child that spins until killed, on @cpus from the start.
+// It closes the scheduler's fds it inherited: holding the struct_ops link
+// would keep the scheduler loaded after the test unloads it, with the
+// child stranded in the agent's queue, unkillable until the watchdog
+// ejects the scheduler.
+pid_t SpawnSpinner(const std::vector<int>& cpus);
 
 }  // namespace gh::testing
 

@@ -5,14 +5,12 @@
 // through the raw ABI by the harness (no agent).
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
-#include "agent/kernel/task_policy.h"
 #include "gtest/gtest.h"
 #include "tests/guest/harness.h"
 
@@ -27,52 +25,6 @@ BpfSchedulerOptions Opts() {
   return o;
 }
 
-// Keeps this (fair-class) test process off every CPU but 0, so that it
-// never preempts the managed task the test watches on another CPU.
-void PinSelfToCpu0() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(0, &set);
-  sched_setaffinity(0, sizeof(set), &set);
-}
-
-// Gives @pid CPUs 0..@last back (a child inherits PinSelfToCpu0's pin).
-void AllowEveryCpu(pid_t pid, int last) {
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  for (int c = 0; c <= last; c++) CPU_SET(c, &all);
-  ASSERT_EQ(sched_setaffinity(pid, sizeof(all), &all), 0);
-}
-
-// A managed child that spins until killed, allowed on every CPU. It closes
-// the scheduler's fds it inherited: holding the struct_ops link would keep
-// the scheduler loaded after the test unloads it, with the child stranded
-// in the agent's queue, unkillable until the watchdog ejects the scheduler.
-pid_t SpawnSpinner() {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (syscall(SYS_close_range, 3, ~0u, 0) != 0) _exit(95);
-    cpu_set_t all;
-    CPU_ZERO(&all);
-    for (int c = 0; c < CPU_SETSIZE; c++) CPU_SET(c, &all);
-    sched_setaffinity(0, sizeof(all), &all);
-    if (!SetSchedExt(0).ok()) _exit(90);
-    volatile unsigned long x = 0;
-    for (;;) x = x + 1;
-  }
-  return pid;
-}
-
-// Commits @cpu's open slot with one run of the commit program, and returns
-// the slot's state read straight after the call: no waiting, no polling.
-uint32_t CommitAndReadAtOnce(Harness& H, int cpu) {
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
-  mask[cpu / 64] |= 1ull << (cpu % 64);
-  absl::StatusOr<uint32_t> n = H.sched().Commit(mask);
-  EXPECT_TRUE(n.ok() && *n == 1) << "commit program did not take the slot";
-  return __atomic_load_n(&H.sched().txn(cpu)->state, __ATOMIC_ACQUIRE);
-}
-
 // Tests that the commit call returns with the outcome already written: a
 // valid transaction is COMPLETE and a stale one TARGET_STALE the moment the
 // call returns, and the COMPLETE one then runs on that CPU.
@@ -85,12 +37,12 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   // no agent, a task our polling preempted would never be committed again.
   const int target = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
   ASSERT_GE(target, 1) << "run with scripts/vm.sh --cpus 2 or more";
-  PinSelfToCpu0();
+  SetAffinity(0, {0});  // this fair-class process: off the task's CPU
   auto k = ScriptedChild::Spawn();
   ASSERT_TRUE(k.ok());
   const pid_t pid = k->pid();
   kids.push_back(std::move(*k));
-  AllowEveryCpu(pid, target);
+  SetAffinity(pid, CpusUpTo(target));  // it inherited our pin
   ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_NEW, kWait), nullptr);
   absl::SleepFor(absl::Milliseconds(50));
   H.Drain();
@@ -98,10 +50,10 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   const uint32_t tseq = H.LastSeqnum(pid);
 
   H.Open(target, gtid, tseq - 1);
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_STALE");
   const size_t mark = H.log().size();
   H.Open(target, gtid, tseq);
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
   const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
   ASSERT_NE(on, nullptr);
   EXPECT_EQ(on->hdr.cpu, static_cast<uint32_t>(target));
@@ -119,22 +71,22 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   Harness& H = **h;
   const int target = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
   ASSERT_GE(target, 1) << "run with scripts/vm.sh --cpus 2 or more";
-  PinSelfToCpu0();
-  const pid_t victim = SpawnSpinner();
+  SetAffinity(0, {0});  // this fair-class process: off the task's CPU
+  const pid_t victim = SpawnSpinner(CpusUpTo(target));
   ASSERT_GT(victim, 0);
   ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_NEW, kWait), nullptr);
   absl::SleepFor(absl::Milliseconds(50));
   H.Drain();
   size_t mark = H.log().size();
   H.Open(target, H.GtidOf(victim), H.LastSeqnum(victim));
-  ASSERT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
+  ASSERT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
   ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
 
   auto k = ScriptedChild::Spawn();
   ASSERT_TRUE(k.ok());
   const pid_t other = k->pid();
   kids.push_back(std::move(*k));
-  AllowEveryCpu(other, target);  // it inherited our pin
+  SetAffinity(other, CpusUpTo(target));  // it inherited our pin
   ASSERT_NE(H.WaitForMessage(other, GH_MSG_TASK_NEW, kWait), nullptr);
   absl::SleepFor(absl::Milliseconds(50));
   H.Drain();
@@ -142,9 +94,9 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   const uint64_t other_gtid = H.GtidOf(other);
 
   H.Open(target, other_gtid, H.LastSeqnum(other) - 1);
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_STALE");
   H.Open(target, other_gtid + (1ull << 32), H.LastSeqnum(other));
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "TARGET_NOT_FOUND");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_NOT_FOUND");
 
   // Our own preemptions end the victim's slice: their TASK_PREEMPT says
   // so (GH_MSG_F_SLICE_ENDED). A higher class's blip would not.
@@ -171,13 +123,13 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
     H.Drain();
     mark = H.log().size();
     H.Open(target, H.GtidOf(victim), H.LastSeqnum(victim));
-    ASSERT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
+    ASSERT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
     ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
   }
   H.Drain();
   mark = H.log().size();
   H.Open(target, other_gtid, H.LastSeqnum(other));
-  EXPECT_EQ(TxnStateName(CommitAndReadAtOnce(H, target)), "COMPLETE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
   EXPECT_TRUE(H.WaitUntil([&] { return our_preemptions(mark) > 0; }, kWait));
   h->reset();  // the victim, back with no agent, runs in the fair class
   kill(victim, SIGKILL);

@@ -4,14 +4,12 @@
 // simulator's tests/unit/txn_conformance_test.cc, the same outcomes.
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <vector>
 
-#include "agent/kernel/task_policy.h"
 #include "agent/lib/run_request.h"
 #include "gtest/gtest.h"
 #include "tests/common/txn_conformance.h"
@@ -21,28 +19,6 @@ namespace gh::testing {
 namespace {
 
 constexpr absl::Duration kWait = absl::Seconds(10);
-
-void SetAffinity(pid_t pid, const std::vector<int>& cpus) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  for (int c : cpus) CPU_SET(c, &set);
-  EXPECT_EQ(sched_setaffinity(pid, sizeof(set), &set), 0);
-}
-
-// A managed child spinning until killed, on @cpus from the start (closing
-// the scheduler's fds it inherited, so that unloading the scheduler is not
-// held up by it).
-pid_t SpawnSpinner(const std::vector<int>& cpus) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    if (syscall(SYS_close_range, 3, ~0u, 0) != 0) _exit(95);
-    SetAffinity(0, cpus);
-    if (!SetSchedExt(0).ok()) _exit(90);
-    volatile unsigned long x = 0;
-    for (;;) x = x + 1;
-  }
-  return pid;
-}
 
 // A scripted child allowed on @cpus from the start (a child first queued
 // with no enclave CPU in its mask would run at once, outside any decision);
@@ -54,21 +30,12 @@ absl::StatusOr<ScriptedChild> SpawnScripted(const std::vector<int>& cpus, int ho
   return k;
 }
 
-// Commits @cpu's slot alone and returns its outcome at once.
-uint32_t CommitNow(Harness& H, int cpu) {
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
-  mask[cpu / 64] |= 1ull << (cpu % 64);
-  absl::StatusOr<uint32_t> n = H.sched().Commit(mask);
-  EXPECT_TRUE(n.ok() && *n == 1) << "the commit program did not take the slot";
-  return __atomic_load_n(&H.sched().txn(cpu)->state, __ATOMIC_ACQUIRE);
-}
-
 // Runs @pid (a waiting task) on @cpu and waits until it is there.
 void RunOn(Harness& H, pid_t pid, int cpu) {
   H.Drain();
   const size_t mark = H.log().size();
   H.Open(cpu, H.GtidOf(pid), H.LastSeqnum(pid));
-  ASSERT_STREQ(RunRequest::StateName(CommitNow(H, cpu)), "COMPLETE");
+  ASSERT_STREQ(RunRequest::StateName(H.CommitAtOnce(cpu)), "COMPLETE");
   ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
 }
 
@@ -160,7 +127,7 @@ uint32_t RunCase(TxnCase c, int last) {
       case TxnCase::kTaskOnOtherCpu: cpu = 1; H.Open(cpu, gtid, tseq); break;
       case TxnCase::kAllowTaskOnCpu: H.Open(0, gtid, tseq, -1, GH_ALLOW_TASK_ONCPU); break;
     }
-    outcome = CommitNow(H, cpu);
+    outcome = H.CommitAtOnce(cpu);
     h->reset();
   }
   for (pid_t s : spinners) {
