@@ -147,7 +147,14 @@ TEST(TxnConformance, KernelGivesEveryCaseItsOutcome) {
   CPU_SET(last, &self);
   ASSERT_EQ(sched_setaffinity(0, sizeof(self), &self), 0);
   for (const TxnConformanceRow& row : kTxnConformance) {
-    const uint32_t got = RunCase(row.c, last);
+    uint32_t got = RunCase(row.c, last);
+    // The fast-path case races with the guest itself: anything that takes
+    // CPU 0 for a moment lets the fast path run T before the commit (then
+    // it sleeps again: TARGET_NOT_RUNNABLE). Build it afresh, twice at most.
+    for (int i = 0; i < 2 && row.c == TxnCase::kFastPathOwned &&
+                    got == GH_TXN_TARGET_NOT_RUNNABLE; i++) {
+      got = RunCase(row.c, last);
+    }
     std::printf("conformance kernel %-22s %s\n", row.name, RunRequest::StateName(got));
     EXPECT_STREQ(RunRequest::StateName(got), RunRequest::StateName(row.outcome)) << row.name;
   }
