@@ -19,6 +19,8 @@
  *   (the agent's topology order: SMT sibling, L3, NUMA node, any) instead
  *   of waiting behind the intruder: a displaced global agent sees
  *   GH_SW_BOOST_PRIO there and hands the role on itself, as in ghOSt.
+ * - The same timer re-enqueues tasks committed to a CPU that a higher class
+ *   took while it was idle (rescue_stranded_tasks).
  * - As a fallback, when a higher class holds the global CPU for longer
  *   than handoff_delay_ns (a timer checks; it also notices a higher class
  *   that took the CPU while its agent was waiting to run there, which no
@@ -254,11 +256,40 @@ struct {
 	__type(value, struct handoff_timer);
 } handoff_timers SEC(".maps");
 
+/*
+ * Tasks committed to a CPU that a higher class then took while it was idle
+ * (no ops.cpu_release: the CPU was not running one of ours), or in the
+ * instant before the commit saw it held, would wait behind the intruder
+ * until sched_ext's deadline server runs them, up to a second later. Found
+ * here, they are re-enqueued (ops.enqueue, SCX_ENQ_REENQ): back to their
+ * owner with a TASK_PREEMPT, to be placed on another CPU, since this one is
+ * now marked held. Once per hold: a task the kernel keeps on its CPU
+ * (exiting, migrate_disable()) comes straight back to that local DSQ, and
+ * re-enqueued at every tick it would reach sched_ext's limit of re-enqueues
+ * without running (SCX_REENQ_MAX_REPEAT), which ejects the scheduler.
+ */
+static __always_inline void rescue_stranded_tasks(void)
+{
+	u32 cpu, i;
+
+	bpf_for(cpu, 0, nr_cpus) {
+		i = cpu & (GH_MAX_CPUS - 1);
+		if (!cpu_in_enclave(cpu) || cpu_rescued[i] ||
+		    !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) || !cpu_runs_higher_class(cpu))
+			continue;
+		cpu_mark_held(cpu, 0);
+		cpu_rescued[i] = 1;
+		scx_bpf_dsq_reenq(SCX_DSQ_LOCAL_ON | cpu, 0);
+		stat_inc(GH_STAT_STRANDED_REENQS);
+	}
+}
+
 static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 {
 	s32 g = READ_ONCE(global_cpu);
 	u32 idx = g & (GH_MAX_CPUS - 1);
 
+	rescue_stranded_tasks();
 
 	if (cpu_valid(g)) {
 		/* Taken while its agent waited to run there: nothing told us. */

@@ -65,6 +65,8 @@ __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
 __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
 __u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
 __u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
+__u8 cpu_rescued[GH_MAX_CPUS];		/* its local DSQ was re-enqueued in this
+					 * hold (rescue_stranded_tasks) */
 __u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
 __u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
 					 * task running there, 0: none */

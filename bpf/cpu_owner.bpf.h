@@ -77,6 +77,7 @@ static __always_inline void cpu_mark_free(s32 cpu)
 	if (locked_cpu_runs_higher_class())
 		return;
 	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
+	cpu_rescued[cpu & (GH_MAX_CPUS - 1)] = 0;
 	if (asw)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);

@@ -660,10 +660,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_update_idle, s32 cpu, bool idle)
 s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 {
 	s32 err;
+	u32 cpu;
 
 	err = scx_bpf_create_dsq(GH_DSQ_AGENT, -1);
 	if (!err)
 		err = scx_bpf_create_dsq(GH_DSQ_BPF, -1);
+	bpf_for(cpu, 0, nr_cpus) {
+		if (!err)
+			err = scx_bpf_create_dsq(GH_DSQ_LATCH_BASE + cpu, -1);
+	}
 	if (err)
 		return err;
 	return handoff_timer_arm();

@@ -261,7 +261,7 @@ enum gh_txn_state {
 	GH_TXN_NOT_PERMITTED,
 	GH_TXN_INVALID_CPU,
 	GH_TXN_NO_AGENT,	/* reserved */
-	GH_TXN_POISONED,	/* reserved for sync group commits */
+	GH_TXN_POISONED,	/* valid, but another slot of its sync group failed */
 	GH_TXN_NR_STATES,
 };
 
@@ -305,6 +305,10 @@ struct gh_commit_args {
 
 enum gh_commit_args_flags {
 	GH_COMMIT_ARGS_LOCAL_YIELD = 1 << 0, /* caller's agent parks after */
+	/* ghOSt's sync group: every slot COMPLETEs or none does. The first
+	 * slot (in CPU order) that fails keeps its outcome; all the others
+	 * report POISONED, and none of their tasks moves or runs. */
+	GH_COMMIT_ARGS_SYNC_GROUP = 1 << 1,
 };
 
 /* --------------------------------------------------------------- runqueue */
@@ -328,6 +332,9 @@ enum gh_owner {
 enum gh_dsq_id {
 	GH_DSQ_AGENT = 0x6768,
 	GH_DSQ_BPF = 0x6769,
+	/* + cpu: where a sync group's task waits, still the agent's, until
+	 * every slot of the group is valid (transactions.bpf.h). */
+	GH_DSQ_LATCH_BASE = 0x67680000,
 };
 
 enum gh_rq_flags {
@@ -401,6 +408,7 @@ enum gh_stat {
 	GH_STAT_SLICE_EXTENSIONS, /* slice renewed: nobody was waiting */
 	GH_STAT_SW_FREED,	/* task words freed by the agent (gh_sw_free) */
 	GH_STAT_SW_FREE_REJECTED, /* gh_sw_free entries not CANFREE or not the gtid's */
+	GH_STAT_STRANDED_REENQS, /* a held CPU's local DSQ re-enqueued (once per hold) */
 	GH_NR_STATS,
 };
 

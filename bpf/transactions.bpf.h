@@ -8,6 +8,11 @@
  *                                    move the task into the CPU's local DSQ,
  *   read every outcome        <--    write the outcome, kick the CPU
  *
+ * A sync group (ghOSt's; GH_COMMIT_ARGS_SYNC_GROUP) is all or nothing: its
+ * tasks wait in per-CPU latch DSQs, which nothing consumes, until every
+ * slot is valid, and go back to the agent's DSQ if one is not
+ * (commit_sync_group).
+ *
  * The outcome of every slot is known when the call returns: the agent
  * never waits for a target CPU. A failed transaction touches nothing: the
  * task stays in the agent's DSQ and the target CPU's running task is not
@@ -91,10 +96,13 @@ static __always_inline bool txn_kept_on(struct task_struct *p, s32 cpu)
 
 /*
  * Validates @t for @cpu (txn_spec.h) and, if valid, moves its task into
- * @cpu's local DSQ. Returns the outcome. @local: @cpu is the caller's own.
+ * @dsq: @cpu's local DSQ, or for a sync group @cpu's latch DSQ, where it
+ * waits until the whole group is valid (txn_publish). Returns the outcome.
+ * @local: @cpu is the caller's own. Kicks nothing (txn_kick).
  */
-static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
+static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local, u64 dsq)
 {
+	bool to_local = dsq == (SCX_DSQ_LOCAL_ON | cpu);
 	struct gh_txn_facts f = {};
 	struct bpf_iter_scx_dsq it;
 	struct gh_status_word *asw;
@@ -114,11 +122,7 @@ static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 	if (!f.target_found) {
 		if (p)
 			bpf_task_release(p);
-		outcome = gh_txn_outcome(t, &f);
-		/* An idle transaction: the CPU's task goes, nothing comes. */
-		if (outcome == GH_TXN_COMPLETE && !local)
-			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		return outcome;
+		return gh_txn_outcome(t, &f);
 	}
 	if (!tctx) {	/* never: target_found implies it (for the verifier) */
 		bpf_task_release(p);
@@ -138,9 +142,11 @@ static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 			enq_flags = SCX_ENQ_PREEMPT;
 		tctx->slice_ns = t->slice_ns ? t->slice_ns : txn_slice_ns;
 		tctx->commit_time = bpf_ktime_get_ns();
-		tctx->txn_commit = 1;
+		/* A staged task is not committed yet: if it is re-enqueued
+		 * before the group publishes, no PREEMPT may follow. */
+		tctx->txn_commit = to_local;
 		scx_bpf_dsq_move_set_slice(&it, tctx->slice_ns);
-		if (!scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL_ON | cpu, enq_flags)) {
+		if (!scx_bpf_dsq_move(&it, p, dsq, to_local ? enq_flags : 0)) {
 			tctx->txn_commit = 0;
 			outcome = GH_TXN_TARGET_NOT_RUNNABLE;
 		}
@@ -148,36 +154,173 @@ static __always_inline u32 txn_latch(struct gh_txn *t, s32 cpu, bool local)
 	bpf_iter_scx_dsq_destroy(&it);
 	bpf_rcu_read_unlock();
 	bpf_task_release(p);
-	if (outcome == GH_TXN_COMPLETE && !local)
-		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
 	return outcome;
 }
 
-/* Commits the OPEN slots of the CPUs in args->cpumask as one group. */
+/* After a COMPLETE on another CPU than the caller's: an idle transaction
+ * preempts the CPU's task; a task moved there gets an idle CPU going. */
+static __always_inline void txn_kick(struct gh_txn *t, s32 cpu, bool local)
+{
+	if (!local)
+		scx_bpf_kick_cpu(cpu, t->gtid == GH_IDLE_GTID ? SCX_KICK_PREEMPT : SCX_KICK_IDLE);
+}
+
+/*
+ * A sync group is valid: the task staged in @cpu's latch DSQ (if any: an
+ * idle transaction, or a task already on or kept on @cpu, stages nothing)
+ * moves to @cpu's local DSQ. Returns the slot's outcome: COMPLETE, unless
+ * the task left the latch DSQ since it was staged (killed, or its affinity
+ * changed in that instant): then TARGET_NOT_RUNNABLE, the one way a
+ * published group can run only in part.
+ */
+static __always_inline u32 txn_publish(struct gh_txn *t, s32 cpu, bool local)
+{
+	u64 enq_flags = !local && (t->commit_flags & GH_COMMIT_AT_TXN_COMMIT) ? SCX_ENQ_PREEMPT : 0;
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u32 outcome = GH_TXN_COMPLETE;
+	bool staged = false;
+
+	if (t->gtid == GH_IDLE_GTID)
+		return outcome;
+	bpf_rcu_read_lock();
+	bpf_iter_scx_dsq_new(&it, GH_DSQ_LATCH_BASE + cpu, 0);
+	while ((p = bpf_iter_scx_dsq_next(&it))) {
+		tctx = lookup_task_ctx(p);
+		if (!tctx || tctx->gtid != t->gtid)
+			continue;
+		staged = true;
+		tctx->txn_commit = 1;
+		scx_bpf_dsq_move_set_slice(&it, tctx->slice_ns);
+		if (!scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL_ON | cpu, enq_flags)) {
+			tctx->txn_commit = 0;
+			outcome = GH_TXN_TARGET_NOT_RUNNABLE;
+		}
+		break;
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
+	if (staged)
+		return outcome;
+	/* Nothing staged: fine if nothing was to be moved. */
+	p = bpf_task_from_pid(GH_GTID_PID(t->gtid));
+	if (p) {
+		tctx = lookup_task_ctx(p);
+		if (tctx && !tctx->oncpu && !txn_kept_on(p, cpu))
+			outcome = GH_TXN_TARGET_NOT_RUNNABLE;
+		bpf_task_release(p);
+	}
+	return outcome;
+}
+
+/* A sync group failed: every task staged in @cpu's latch DSQ goes back to
+ * the agent's DSQ, never having been anywhere it could run. */
+static __always_inline void txn_unstage(s32 cpu)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+
+	bpf_rcu_read_lock();
+	bpf_iter_scx_dsq_new(&it, GH_DSQ_LATCH_BASE + cpu, 0);
+	while ((p = bpf_iter_scx_dsq_next(&it)))
+		scx_bpf_dsq_move(&it, p, GH_DSQ_AGENT, 0);
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
+}
+
+static __always_inline bool cpu_in_mask(const u64 *mask, u32 cpu)
+{
+	return mask[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] & (1ULL << (cpu % 64));
+}
+
+/* Claims @cpu's slot if it is OPEN: it is then this call's to finish. */
+static __always_inline struct gh_txn *txn_claim(u32 cpu)
+{
+	struct gh_txn *t = txn_of(cpu);
+
+	if (!t || __sync_val_compare_and_swap(&t->state, GH_TXN_OPEN, GH_TXN_CLAIMED) != GH_TXN_OPEN)
+		return NULL;
+	stat_inc(GH_STAT_TXN_SUBMITTED);
+	return t;
+}
+
+/*
+ * Sync group, in two passes. First every slot is claimed, validated and
+ * its task staged in the latch DSQ of the slot's CPU, where nothing runs
+ * it; at the first failure the rest are POISONED unvalidated. Then either
+ * every staged task goes back to the agent's DSQ (POISONED), or every one
+ * moves to its CPU's local DSQ at once (COMPLETE) and the CPUs are kicked.
+ */
+static __always_inline u32 commit_sync_group(const u64 *mask, s32 self)
+{
+	u64 staged[GH_CPUMASK_WORDS] = {};
+	bool failed = false;
+	struct gh_txn *t;
+	u32 cpu, outcome, n = 0;
+
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu >= GH_MAX_CPUS)
+			break;
+		if (!cpu_in_mask(mask, cpu) || !(t = txn_claim(cpu)))
+			continue;
+		n++;
+		if (failed) {
+			txn_finish(t, GH_TXN_POISONED);
+			continue;
+		}
+		outcome = txn_latch(t, cpu, (s32)cpu == self, GH_DSQ_LATCH_BASE + cpu);
+		if (outcome == GH_TXN_COMPLETE) {
+			staged[(cpu / 64) & (GH_CPUMASK_WORDS - 1)] |= 1ULL << (cpu % 64);
+		} else {
+			txn_finish(t, outcome);
+			failed = true;
+		}
+	}
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu >= GH_MAX_CPUS)
+			break;
+		if (!cpu_in_mask(staged, cpu) || !(t = txn_of(cpu)))
+			continue;
+		if (failed) {
+			txn_unstage(cpu);
+			txn_finish(t, GH_TXN_POISONED);
+			continue;
+		}
+		outcome = txn_publish(t, cpu, (s32)cpu == self);
+		txn_finish(t, outcome);
+		if (outcome == GH_TXN_COMPLETE)
+			txn_kick(t, cpu, (s32)cpu == self);
+	}
+	return n;
+}
+
+/* Commits the OPEN slots of the CPUs in args->cpumask as one group: each
+ * slot on its own, or all or none (GH_COMMIT_ARGS_SYNC_GROUP). */
 SEC("syscall")
 int gh_commit(struct gh_commit_args *args)
 {
 	u64 mask[GH_CPUMASK_WORDS];
 	s32 self = bpf_get_smp_processor_id();
 	struct gh_txn *t;
-	u32 cpu, n = 0;
-	u64 word;
+	u32 cpu, n = 0, outcome;
 
 	/* A copy: the verifier refuses a variable index into the context. */
 	__builtin_memcpy(mask, args->cpumask, sizeof(mask));
+	if (args->flags & GH_COMMIT_ARGS_SYNC_GROUP) {
+		args->nr_submitted = commit_sync_group(mask, self);
+		return 0;
+	}
 	bpf_for(cpu, 0, nr_cpus) {
 		if (cpu >= GH_MAX_CPUS)
 			break;
-		word = mask[(cpu / 64) & (GH_CPUMASK_WORDS - 1)];
-		if (!(word & (1ULL << (cpu % 64))))
-			continue;
-		t = txn_of(cpu);
-		if (!t || __sync_val_compare_and_swap(&t->state, GH_TXN_OPEN,
-						      GH_TXN_CLAIMED) != GH_TXN_OPEN)
+		if (!cpu_in_mask(mask, cpu) || !(t = txn_claim(cpu)))
 			continue;
 		n++;
-		stat_inc(GH_STAT_TXN_SUBMITTED);
-		txn_finish(t, txn_latch(t, cpu, (s32)cpu == self));
+		outcome = txn_latch(t, cpu, (s32)cpu == self, SCX_DSQ_LOCAL_ON | cpu);
+		txn_finish(t, outcome);
+		if (outcome == GH_TXN_COMPLETE)
+			txn_kick(t, cpu, (s32)cpu == self);
 	}
 	args->nr_submitted = n;
 	return 0;

@@ -68,7 +68,7 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
       "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
       "sw_exhausted", "stale_oncpu", "agent_moves", "direct_picks", "slice_extensions",
-      "sw_freed", "sw_free_rejected"};
+      "sw_freed", "sw_free_rejected", "stranded_reenqs"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == GH_NR_STATS, "a name per gh_stat");
   for (int i = 0; i < GH_NR_STATS; i++) {
     absl::StrAppend(&kernel, i ? "," : "", "\"", kNames[i], "\":", k.stat(static_cast<gh_stat>(i)));

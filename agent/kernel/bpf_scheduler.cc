@@ -291,9 +291,11 @@ int BpfScheduler::RunProgram(int prog_fd, void* ctx, size_t size) {
   return err ? -errno : 0;
 }
 
-absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS]) {
+absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS],
+                                              uint32_t flags) {
   gh_commit_args args = {};
   memcpy(args.cpumask, mask, sizeof(args.cpumask));
+  args.flags = flags;
   if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_commit), &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("commit failed: ", strerror(-err)));
   }

@@ -74,8 +74,10 @@ class BpfScheduler {
   gh_txn* txn(int cpu) const { return &txn_[cpu]; }
 
   // Commits the OPEN slots of the CPUs in @mask as one group: each slot
-  // holds its outcome when this returns. Returns how many were committed.
-  absl::StatusOr<uint32_t> Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS]);
+  // holds its outcome when this returns. @flags: enum gh_commit_args_flags
+  // (GH_COMMIT_ARGS_SYNC_GROUP: all or none). Returns how many were
+  // committed.
+  absl::StatusOr<uint32_t> Commit(const uint64_t (&mask)[GH_CPUMASK_WORDS], uint32_t flags = 0);
   // Wakes @cpu's agent (gh_ping).
   absl::Status Ping(int cpu);
   // gh_ping with make_global: hands @to's agent the global role if @from's

@@ -106,7 +106,13 @@ bool KernelEnclave::IsAgentThreadOf(int cpu) const {
   return sched_->agent_tid(cpu) == static_cast<int>(gettid());
 }
 
-bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
+bool KernelEnclave::CommitRunRequests(const CpuList& cpus) { return CommitGroup(cpus, 0); }
+
+bool KernelEnclave::CommitSyncRequests(const CpuList& cpus) {
+  return CommitGroup(cpus, GH_COMMIT_ARGS_SYNC_GROUP);
+}
+
+bool KernelEnclave::CommitGroup(const CpuList& cpus, uint32_t flags) {
   uint64_t mask[GH_CPUMASK_WORDS];
   for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
   // A local commit (the caller's own CPU; the centralized global agent
@@ -119,7 +125,7 @@ bool KernelEnclave::CommitRunRequests(const CpuList& cpus) {
   }
   if (self >= 0 && !sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) return false;
   // Latched: every slot holds its outcome when the commit program returns.
-  const bool committed = sched_->Commit(mask).ok();
+  const bool committed = sched_->Commit(mask, flags).ok();
   bool all_complete = committed;
   for (int cpu : cpus) {
     const uint32_t s = __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);

@@ -41,6 +41,7 @@ class KernelEnclave : public Enclave {
   Channel& DefaultChannel() override;
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
+  bool CommitSyncRequests(const CpuList& cpus) override;
   bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
   absl::Status Ping(int cpu) override;
   void YieldAgentCpu(int cpu) override;
@@ -62,6 +63,9 @@ class KernelEnclave : public Enclave {
 
  private:
   class RingBufferChannel;
+  // Commits the OPEN slots of @cpus with gh_commit @flags (enum
+  // gh_commit_args_flags), parking the caller first on a local commit.
+  bool CommitGroup(const CpuList& cpus, uint32_t flags);
   // Sleeps on @cpu's doorbell until its agent is active again.
   void SleepUntilActive(int cpu);
   // True iff the caller is the agent thread of @cpu.

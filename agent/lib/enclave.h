@@ -13,6 +13,7 @@
 //   TxnSlot                         entries of the transaction-slot array
 //   CommitRunRequests(cpus)         commit the OPEN slots of `cpus`: outcomes
 //                                   known on return (the commit program)
+//   CommitSyncRequests(cpus)        the same, all or nothing (a sync group)
 //   LocalYield / Ping               park the calling agent / wake one
 //   RunqueueOp                      claim a task from / release it to the fast path
 //   DefaultChannel / CpuChannel     the ring buffers
@@ -93,6 +94,11 @@ class Enclave {
   // parks with LocalYield after its round; the simulator returns at once
   // and steps the agent again when it is woken.
   virtual bool CommitRunRequests(const CpuList& cpus) = 0;
+  // ghOSt's sync group commit: as CommitRunRequests, but all or nothing.
+  // Either every submitted slot COMPLETEs, or none of their tasks moves or
+  // runs: the first slot (in CPU order) that fails keeps its outcome and
+  // every other one is POISONED. Returns true iff all COMPLETEd.
+  virtual bool CommitSyncRequests(const CpuList& cpus) = 0;
 
   // Parks the agent of `cpu` (the caller) until pinged, unless the agent's
   // Aseq is no longer `agent_barrier`. Returns true iff it parked (on the real

@@ -85,6 +85,7 @@ class SimKernel : public Enclave {
   Channel& DefaultChannel() override { return *channels_[0]; }
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
+  bool CommitSyncRequests(const CpuList& cpus) override;
   bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
   absl::Status Ping(int cpu) override;
   bool MoveGlobal(int from, int to) override;
@@ -236,7 +237,15 @@ class SimKernel : public Enclave {
   gh_status_word& Sw(int ti) { return task_sw_[tasks_[ti].sw]; }
 
   // sim_txn.cc: transactions and the fast path.
-  uint32_t ApplyTxn(int cpu, const gh_txn& txn);
+  // Validates `txn` for `cpu` (bpf/txn_spec.h); *ti: the target's task
+  // index, -1 for none (GH_IDLE_GTID, or not found).
+  uint32_t ValidateTxn(int cpu, const gh_txn& txn, int* ti);
+  // Carries out a valid `txn` for `cpu` (target task index `ti`).
+  void LatchTxn(int cpu, const gh_txn& txn, int ti);
+  // Claims `cpu`'s slot if it is OPEN.
+  bool ClaimTxn(int cpu);
+  // Writes `cpu`'s outcome (after commit_time, as the kernel side does).
+  void FinishTxn(int cpu, uint32_t outcome);
   void RqPush(int ti, uint32_t flags);
   // A fast-path queue record and the task's rq_seq when it was queued.
   struct SimRqEntry {
@@ -259,7 +268,7 @@ class SimKernel : public Enclave {
   std::unordered_map<uint64_t, int> by_gtid_;
   int ended_ = 0;
   int global_cpu_ = -1;
-  int suppress_wake_cpu_ = -1;  // see ApplyTxn
+  int suppress_wake_cpu_ = -1;  // see LatchTxn
 
   std::vector<gh_status_word> agent_sw_;
   std::vector<gh_status_word> task_sw_;

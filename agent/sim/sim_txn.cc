@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // sim_txn.cc: the simulated kernel's transactions (commit, validation in the
 // kernel side's order) and its fast path (the BPF runqueue and BPF picks).
+#include <algorithm>
+#include <vector>
+
 #include "absl/strings/str_format.h"
 #include "agent/lib/check.h"
 #include "agent/sim/sim_kernel.h"
@@ -14,55 +17,110 @@ void StoreRelease(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_REL
 
 }  // namespace
 
+bool SimKernel::ClaimTxn(int cpu) {
+  gh_txn& txn = txns_[cpu];
+  if (__atomic_load_n(&txn.state, __ATOMIC_ACQUIRE) != GH_TXN_OPEN) return false;
+  ++kstats_[GH_STAT_TXN_SUBMITTED];
+  StoreRelease(&txn.state, GH_TXN_CLAIMED);
+  return true;
+}
+
+void SimKernel::FinishTxn(int cpu, uint32_t outcome) {
+  gh_txn& txn = txns_[cpu];
+  txn.commit_time = static_cast<uint64_t>(now_);
+  StoreRelease(&txn.state, outcome);  // after commit_time: see RunRequest
+  ++kstats_[outcome == GH_TXN_COMPLETE ? GH_STAT_TXN_COMPLETE : GH_STAT_TXN_FAILED];
+  Trace(cpu, TraceKind::kTxn, txn.gtid, outcome);
+}
+
 bool SimKernel::CommitRunRequests(const CpuList& mask) {
   if (before_commit_) before_commit_(mask);
   bool all = true;
   for (int cpu : mask) {
-    gh_txn& txn = txns_[cpu];
-    if (__atomic_load_n(&txn.state, __ATOMIC_ACQUIRE) != GH_TXN_OPEN) continue;
-    ++kstats_[GH_STAT_TXN_SUBMITTED];
-    StoreRelease(&txn.state, GH_TXN_CLAIMED);
-    const uint32_t outcome = ApplyTxn(cpu, txn);
-    txn.commit_time = static_cast<uint64_t>(now_);
-    StoreRelease(&txn.state, outcome);  // after commit_time: see RunRequest
-    ++kstats_[outcome == GH_TXN_COMPLETE ? GH_STAT_TXN_COMPLETE : GH_STAT_TXN_FAILED];
-    Trace(cpu, TraceKind::kTxn, txn.gtid, outcome);
+    if (!ClaimTxn(cpu)) continue;
+    int ti;
+    uint32_t outcome = ValidateTxn(cpu, txns_[cpu], &ti);
+    if (outcome == GH_TXN_COMPLETE) LatchTxn(cpu, txns_[cpu], ti);
+    FinishTxn(cpu, outcome);
     all = all && outcome == GH_TXN_COMPLETE;
   }
   return all;
 }
 
+// As the kernel side's commit_sync_group: every slot is validated in CPU
+// order (a task already taken by an earlier slot of the group no longer
+// waits: TARGET_NOT_RUNNABLE, as the kernel side's move fails), the first
+// failure POISONs the rest, and only a group valid throughout is carried
+// out, with no second validation in between (nothing else happens here
+// meanwhile).
+bool SimKernel::CommitSyncRequests(const CpuList& mask) {
+  if (before_commit_) before_commit_(mask);
+  std::vector<int> claimed, targets;
+  for (int cpu : mask)
+    if (ClaimTxn(cpu)) claimed.push_back(cpu);
+  int failed_cpu = -1;
+  uint32_t failure = GH_TXN_COMPLETE;
+  for (int cpu : claimed) {
+    int ti;
+    uint32_t outcome = ValidateTxn(cpu, txns_[cpu], &ti);
+    if (outcome == GH_TXN_COMPLETE && ti >= 0 && tasks_[ti].state != SimTaskState::kRunning &&
+        std::find(targets.begin(), targets.end(), ti) != targets.end()) {
+      outcome = GH_TXN_TARGET_NOT_RUNNABLE;
+    }
+    targets.push_back(ti);
+    if (outcome != GH_TXN_COMPLETE) {
+      failed_cpu = cpu;
+      failure = outcome;
+      break;
+    }
+  }
+  for (size_t i = 0; i < claimed.size(); ++i) {
+    const int cpu = claimed[i];
+    if (failed_cpu >= 0) {
+      FinishTxn(cpu, cpu == failed_cpu ? failure : static_cast<uint32_t>(GH_TXN_POISONED));
+      continue;
+    }
+    LatchTxn(cpu, txns_[cpu], targets[i]);
+    FinishTxn(cpu, GH_TXN_COMPLETE);
+  }
+  return failed_cpu < 0;
+}
+
 // The facts of bpf/txn_spec.h, from the simulator's state; the outcome is
 // the spec's, as in the kernel side's commit program.
-uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
+uint32_t SimKernel::ValidateTxn(int cpu, const gh_txn& txn, int* ti) {
   gh_txn_facts f = {};
   f.cpu_usable = cpus().IsSet(cpu) && cpus_[cpu].busy == 0;
   f.agent_barrier_current = txn.agent_barrier == agent_sw_[cpu].barrier;
-  const int ti = txn.gtid == GH_IDLE_GTID || txn.gtid == GH_NULL_GTID ? -1 : Find(txn.gtid);
-  f.target_found = ti >= 0 && tasks_[ti].state != SimTaskState::kNotArrived &&
-                   tasks_[ti].state != SimTaskState::kEnded;
+  *ti = txn.gtid == GH_IDLE_GTID || txn.gtid == GH_NULL_GTID ? -1 : Find(txn.gtid);
+  f.target_found = *ti >= 0 && tasks_[*ti].state != SimTaskState::kNotArrived &&
+                   tasks_[*ti].state != SimTaskState::kEnded;
   if (f.target_found) {
-    const Task& t = tasks_[ti];
-    f.task_barrier_current = txn.task_barrier == Sw(ti).barrier;
+    const Task& t = tasks_[*ti];
+    f.task_barrier_current = txn.task_barrier == Sw(*ti).barrier;
     f.on_cpu = t.state == SimTaskState::kRunning;
     f.on_this_cpu = t.cpu == cpu;
     f.fast_path_owned = t.state == SimTaskState::kRunnable && t.bpf_owned;
     f.runnable = t.state == SimTaskState::kRunnable;
     f.cpu_allowed = t.affinity.IsSet(cpu);
     f.pinned_elsewhere = false;  // no migrate_disable() here
+  } else {
+    *ti = -1;
   }
-  const uint32_t outcome = gh_txn_outcome(&txn, &f);
-  if (outcome != GH_TXN_COMPLETE) return outcome;
+  return gh_txn_outcome(&txn, &f);
+}
+
+void SimKernel::LatchTxn(int cpu, const gh_txn& txn, int ti) {
   if (ti < 0) {
     // GH_IDLE_GTID: the CPU's task goes, nothing comes.
     if (cpus_[cpu].current >= 0) Preempt(cpus_[cpu].current, /*repick=*/false);
-    return GH_TXN_COMPLETE;
+    return;
   }
   Task& t = tasks_[ti];
-  if (f.on_cpu) return GH_TXN_COMPLETE;  // ALLOW_TASK_ONCPU: it runs here already
+  if (t.state == SimTaskState::kRunning) return;  // ALLOW_TASK_ONCPU: it runs here already
 
-  // COMPLETE. Messages this produces must not wake the CPU's own agent: it is
-  // giving the CPU to the task (a local commit) or is parked.
+  // Messages this produces must not wake the CPU's own agent: it is giving
+  // the CPU to the task (a local commit) or is parked.
   suppress_wake_cpu_ = cpu;
   if (cpus_[cpu].current >= 0)
     Preempt(cpus_[cpu].current, /*repick=*/false, GH_MSG_F_SLICE_ENDED);
@@ -71,7 +129,6 @@ uint32_t SimKernel::ApplyTxn(int cpu, const gh_txn& txn) {
   t.slice = txn.slice_ns > 0 && txn.slice_ns < (1ull << 62) ? static_cast<int64_t>(txn.slice_ns) : 0;
   StartRunning(ti, cpu, /*bpf_picked=*/false);
   suppress_wake_cpu_ = -1;
-  return GH_TXN_COMPLETE;
 }
 
 // ------------------------------------------------------------- fast path

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # Tests global-agent migration: a fair-class (unmanaged) CPU hog pinned for
-# 1 s to the CPU of the global agent moves the global role to another CPU
+# 2 s to the CPU of the global agent moves the global role to another CPU
 # (seen in a --dump that read the maps during the hog; migration counter
 # >= 1), managed tasks keep running meanwhile (a short managed run is
 # forked, run and finished inside the hog's window), and the hog gets
@@ -19,7 +19,7 @@ global_cpu() { $GH --dump > "$out/dump"; awk '$1 == "cpu" && /GLOBAL/ {sub(":", 
 
 $GH --cpus=1-3 --global-cpu=1 --stats-interval=0 --stats-json="$out/s.json" -- \
   sh -c "touch $out/started
-    for l in 1 2; do (for i in \$(seq 30); do $SPINNER 50 >> $out/managed; done) & done
+    for l in 1 2; do (for i in \$(seq 40); do $SPINNER 50 >> $out/managed; done) & done
     wait" 2>"$out/err" &
 gh=$!
 # (The first ghost_hybrid of a boot may take many seconds to load.)
@@ -30,26 +30,33 @@ if [ -z "$before" ]; then
   echo "FAIL: no agent holds the global role; --dump says:"; $GH --dump; cat "$out/err"
   kill "$gh"; wait "$gh"; exit 1
 fi
-echo "global agent on CPU $before; hog pinned there for 1 s"
-taskset -c "$before" $SPINNER 1000 > "$out/hog" &
+echo "global agent on CPU $before; hog pinned there for 2 s"
+taskset -c "$before" $SPINNER 2000 > "$out/hog" &
 hog=$!
-# Wait, without forking, until taskset has exec'd the spinner. Then no
-# sleep: starting --dump takes about half a second in the TCG guest, by
-# which time the hog has run for a while (checked below: the dump must have
-# read the maps inside the hog's window).
+# Wait, without forking, until taskset has exec'd the spinner; then dump
+# the agents again and again while it runs. Starting --dump takes about
+# half a second in the TCG guest, so only the dumps whose read time
+# (CLOCK_MONOTONIC, the hog's clock) falls inside the hog's window count;
+# they are picked once the hog has printed its window.
 while read -r comm < "/proc/$hog/comm" && [ "$comm" != spinner ]; do :; done
-during=$(global_cpu)
-# When the dump read the agents' status words (CLOCK_MONOTONIC, the hog's clock).
-read_at=$(awk '/^cpus \(read at monotonic/ {print $5; exit}' "$out/dump")
-cp "$out/dump" "$out/dump-during"
+n=0
+while kill -0 $hog 2>/dev/null; do
+  n=$((n + 1))
+  on=$(global_cpu)
+  echo "$(awk '/^cpus \(read at monotonic/ {print $5; exit}' "$out/dump") ${on:-none}" >> "$out/dumps"
+  cp "$out/dump" "$out/dump-$n"
+done
 wait $hog
 wait $gh
 check "$?" 0 "managed workload ($(cat "$out/err"))"
-moved=no
-[ -n "$during" ] && [ "$during" != "$before" ] && moved=yes
-check_true "the global role left CPU $before during the hog (now on CPU '$during')" \
-  [ $moved = yes ]
-[ $moved = yes ] || grep cpu "$out/dump-during"
+# Each dump line: read_at_s global_cpu. Those read inside the hog's window:
+inside_dumps=$(awk 'NR==FNR {hs=$1; he=$2; next} $1 * 1e9 > hs && $1 * 1e9 < he' "$out/hog" "$out/dumps")
+echo "dumps read inside the hog's window (read_at_s global_cpu): $(echo $inside_dumps)"
+check_true "a --dump read the agents inside the hog's window ($(wc -l < "$out/dumps") dumps)" \
+  [ -n "$inside_dumps" ]
+moved=$(echo "$inside_dumps" | awk -v b="$before" 'NF == 2 && $2 != "none" && $2 != b {print "yes"; exit}')
+check_true "the global role left CPU $before during the hog (dumps inside it: $(echo $inside_dumps))" \
+  [ "$moved" = yes ]
 check_true "global-role migrations >= 1" [ "$(json_get "$out/s.json" migrations)" -ge 1 ]
 # Which path moved it: the displaced agent's own hand-off, run on a
 # successor CPU, or the kernel side's fallback (the handoff timer).
@@ -61,9 +68,6 @@ check_true "a counter names the path that moved the role" [ $((by_agent + by_ker
 hog_pct=$(awk '{printf "%d", 100*$3/($2-$1)}' "$out/hog")
 echo "hog got ${hog_pct}% of its CPU (start end cpu_ns: $(cat "$out/hog"))"
 check_true "hog CPU share ${hog_pct}% >= 90%" [ "$hog_pct" -ge 90 ]
-# The --dump above must have read the maps while the hog ran.
-check_true "the --dump read the agents (at ${read_at}s) inside the hog's window" \
-  awk -v d="$read_at" '{exit !(d * 1e9 > $1 && d * 1e9 < $2)}' "$out/hog"
 # Two loops run them, so that one loop shell caught by the hog inside a
 # migrate_disable() section (it cannot leave that CPU: docs/architecture.md,
 # known issues) does not hide the progress of the rest.
@@ -75,7 +79,7 @@ inside=$(awk 'NR==FNR {hs=$1; he=$2; next} $1 >= hs && $2 <= he {n++} END {print
          "$out/hog" "$out/managed")
 base=$(awk 'NR==FNR {hs=$1; next} $2 >= hs-1e9 && $2 < hs {n++} END {print n+0}' \
        "$out/hog" "$out/managed")
-echo "managed 50ms runs entirely inside the hog's 1 s: $inside (ended in the 1 s before: $base)"
+echo "managed 50ms runs entirely inside the hog's 2 s: $inside (ended in the 1 s before: $base)"
 check_true "managed tasks kept running during the hog ($inside runs inside it)" [ "$inside" -ge 1 ]
 # The scheduler must have run the workload throughout: no ejection.
 check_no_ejections

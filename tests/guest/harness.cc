@@ -238,6 +238,16 @@ uint32_t Harness::CommitAtOnce(int cpu) {
   return __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);
 }
 
+std::vector<uint32_t> Harness::CommitSyncAtOnce(const std::vector<int>& cpus) {
+  uint64_t mask[GH_CPUMASK_WORDS] = {};
+  for (int cpu : cpus) mask[cpu / 64] |= 1ull << (cpu % 64);
+  absl::StatusOr<uint32_t> n = sched_->Commit(mask, GH_COMMIT_ARGS_SYNC_GROUP);
+  EXPECT_TRUE(n.ok() && *n == cpus.size()) << "the commit program did not take every slot";
+  std::vector<uint32_t> out;
+  for (int cpu : cpus) out.push_back(__atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE));
+  return out;
+}
+
 void SetAffinity(pid_t pid, const std::vector<int>& cpus) {
   cpu_set_t set;
   CPU_ZERO(&set);

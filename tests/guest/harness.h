@@ -81,6 +81,9 @@ class Harness {
   // Commits @cpu's open slot alone and returns its state read straight
   // after the call: latched, the outcome is there, with no waiting.
   uint32_t CommitAtOnce(int cpu);
+  // Commits the open slots of @cpus as one sync group (all or nothing) and
+  // returns their states, read straight after the call, in @cpus' order.
+  std::vector<uint32_t> CommitSyncAtOnce(const std::vector<int>& cpus);
 
  private:
   std::unique_ptr<BpfScheduler> sched_;

@@ -46,10 +46,47 @@ void Settle(Harness& H, pid_t pid) {
   H.Drain();
 }
 
-// Builds @c and returns the outcome. The enclave is CPUs 0..last-1; this
+bool IsSyncGroupCase(TxnCase c) {
+  return c == TxnCase::kSyncGroup || c == TxnCase::kSyncGroupLastStale ||
+         c == TxnCase::kSyncGroupFirstStale;
+}
+
+// The sync group cases: T (waiting) on CPU 0 and a second scripted task U
+// on CPU 1, one of them stale as the case says; then the valid one alone
+// again with the same barrier. A group that COMPLETEs must run both.
+TxnOutcomes RunSyncGroup(Harness& H, TxnCase c, pid_t t, pid_t u) {
+  RunRequestOptions ot = {.target = H.GtidOf(t), .target_barrier = H.LastSeqnum(t)};
+  RunRequestOptions ou = {.target = H.GtidOf(u), .target_barrier = H.LastSeqnum(u)};
+  if (c == TxnCase::kSyncGroupFirstStale) ot.target_barrier -= 1;
+  if (c == TxnCase::kSyncGroupLastStale) ou.target_barrier -= 1;
+  const size_t mark = H.log().size();
+  H.Open(0, ot.target, ot.target_barrier);
+  H.Open(1, ou.target, ou.target_barrier);
+  std::vector<uint32_t> got = H.CommitSyncAtOnce({0, 1});
+  TxnOutcomes out = {got[0], got[1]};
+  if (c == TxnCase::kSyncGroup) {
+    EXPECT_NE(H.WaitForMessage(t, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr) << "T never ran";
+    EXPECT_NE(H.WaitForMessage(u, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr) << "U never ran";
+    return out;
+  }
+  // Poisoned: neither may have run meanwhile.
+  absl::SleepFor(absl::Milliseconds(50));
+  H.Drain();
+  for (size_t i = mark; i < H.log().size(); i++) {
+    EXPECT_NE(H.log()[i].hdr.type, GH_MSG_TASK_ON_CPU) << "a task of a failed sync group ran";
+  }
+  const bool first_stale = c == TxnCase::kSyncGroupFirstStale;
+  const RunRequestOptions& valid = first_stale ? ou : ot;
+  const int cpu = first_stale ? 1 : 0;
+  H.Open(cpu, valid.target, valid.target_barrier);
+  out.retry = H.CommitAtOnce(cpu);
+  return out;
+}
+
+// Builds @c and returns the outcomes. The enclave is CPUs 0..last-1; this
 // process stays on the last CPU, outside it, so that it never takes a CPU
 // from a managed task.
-uint32_t RunCase(TxnCase c, int last) {
+TxnOutcomes RunCase(TxnCase c, int last) {
   BpfSchedulerOptions o;
   o.watchdog = absl::Seconds(20);
   o.bpf_pick = c == TxnCase::kFastPathOwned;
@@ -59,7 +96,7 @@ uint32_t RunCase(TxnCase c, int last) {
   std::vector<int> enclave = o.enclave;
   std::vector<ScriptedChild> kids;  // die after the scheduler
   std::vector<pid_t> spinners;
-  uint32_t outcome = GH_TXN_IDLE;
+  TxnOutcomes outcome;
   {
     auto h = Harness::Start(o);
     EXPECT_TRUE(h.ok()) << h.status();
@@ -74,6 +111,17 @@ uint32_t RunCase(TxnCase c, int last) {
     const pid_t t = k->pid();
     kids.push_back(std::move(*k));
     Settle(H, t);
+    if (IsSyncGroupCase(c)) {
+      auto u = SpawnScripted(enclave, last);
+      EXPECT_TRUE(u.ok());
+      if (!u.ok()) return outcome;
+      const pid_t upid = u->pid();
+      kids.push_back(std::move(*u));
+      Settle(H, upid);
+      outcome = RunSyncGroup(H, c, t, upid);
+      h->reset();
+      return outcome;
+    }
     if (c == TxnCase::kTaskOnOtherCpu || c == TxnCase::kAllowTaskOnCpu ||
         c == TxnCase::kFastPathOwned) {
       // A spinner that runs on CPU 0 (committed there, or picked by the
@@ -126,8 +174,9 @@ uint32_t RunCase(TxnCase c, int last) {
       case TxnCase::kStaleTaskBarrier: H.Open(0, gtid, tseq - 1); break;
       case TxnCase::kTaskOnOtherCpu: cpu = 1; H.Open(cpu, gtid, tseq); break;
       case TxnCase::kAllowTaskOnCpu: H.Open(0, gtid, tseq, -1, GH_ALLOW_TASK_ONCPU); break;
+      default: break;  // the sync group cases, above
     }
-    outcome = H.CommitAtOnce(cpu);
+    outcome.slot = H.CommitAtOnce(cpu);
     h->reset();
   }
   for (pid_t s : spinners) {
@@ -147,16 +196,15 @@ TEST(TxnConformance, KernelGivesEveryCaseItsOutcome) {
   CPU_SET(last, &self);
   ASSERT_EQ(sched_setaffinity(0, sizeof(self), &self), 0);
   for (const TxnConformanceRow& row : kTxnConformance) {
-    uint32_t got = RunCase(row.c, last);
+    TxnOutcomes got = RunCase(row.c, last);
     // The fast-path case races with the guest itself: anything that takes
     // CPU 0 for a moment lets the fast path run T before the commit (then
     // it sleeps again: TARGET_NOT_RUNNABLE). Build it afresh, twice at most.
     for (int i = 0; i < 2 && row.c == TxnCase::kFastPathOwned &&
-                    got == GH_TXN_TARGET_NOT_RUNNABLE; i++) {
+                    got.slot == GH_TXN_TARGET_NOT_RUNNABLE; i++) {
       got = RunCase(row.c, last);
     }
-    std::printf("conformance kernel %-22s %s\n", row.name, RunRequest::StateName(got));
-    EXPECT_STREQ(RunRequest::StateName(got), RunRequest::StateName(row.outcome)) << row.name;
+    ExpectOutcomes("kernel", row, got);
   }
   cpu_set_t all;
   CPU_ZERO(&all);

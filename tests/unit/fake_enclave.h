@@ -53,6 +53,8 @@ class FakeEnclave : public Enclave {
     }
     return all;
   }
+  // Every slot gets `outcome` here too: the fake plays no validation.
+  bool CommitSyncRequests(const CpuList& cpus) override { return CommitRunRequests(cpus); }
   bool LocalYield(int cpu, uint32_t, uint32_t) override {
     // A Ping that came before the park is not lost: it left a token.
     absl::MutexLock l(&mu_);
