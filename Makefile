@@ -73,7 +73,8 @@ GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
 .PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration
-all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner
+all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
+     $(BUILD)/tests/churn
 
 setup:
 	$(Q)scripts/setup.sh
@@ -145,10 +146,16 @@ $(BUILD)/tests/guest_tests: $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/li
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -o $@ $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(TEST_LIBS) $(LDLIBS)
 
-$(BUILD)/tests/spinner: tests/guest/spinner.c
+# The workloads guest tests run (tests/workloads/).
+$(BUILD)/tests/spinner: tests/workloads/spinner.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -Werror -o $@ $<
+
+$(BUILD)/tests/churn: tests/workloads/churn.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -pthread -o $@ $<
 
 unit: $(BUILD)/tests/unit_tests
 	$(BUILD)/tests/unit_tests
