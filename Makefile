@@ -72,7 +72,7 @@ UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
-.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration
+.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
      $(BUILD)/tests/churn
 
@@ -178,6 +178,12 @@ run: setup
 test-migration: all
 	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
 	  scripts/guest-repeat.sh 20 tests/guest/cli_global_migration_test.sh
+
+# 5 minutes of churn per mode (scripts/soak.sh), summary in bench/results/.
+soak: setup
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 2400 -- \
+	  scripts/soak.sh $${SOAK_SECONDS:-300} bench/results/soak.json
 
 bench: setup
 	$(Q)$(MAKE) --no-print-directory all

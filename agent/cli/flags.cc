@@ -22,8 +22,10 @@ ABSL_FLAG(int, global_cpu, -1,
           "CPU of the centralized model's global agent (must be in --cpus). Default: the "
           "first enclave CPU.");
 ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
-          "Time slice the centralized agent enforces, e.g. 5ms; 'inf' for none (pure FIFO: a "
-          "task runs until it blocks or yields, and a long one can trip the watchdog).");
+          "Time slice of every task an agent commits or the fast path picks, enforced by the "
+          "kernel, in both models, e.g. 5ms; 'inf' for none (pure FIFO: a task runs until it "
+          "blocks or yields, and a CPU-bound one starves the tasks queued behind it until "
+          "the watchdog ejects the scheduler).");
 ABSL_FLAG(absl::Duration, agent_spin, absl::Microseconds(100),
           "How long the global agent keeps polling after its last decision before it parks "
           "and lets its CPU run workload, e.g. 50us; 0 parks at once.");

@@ -146,9 +146,11 @@ int Run(const Config& cfg) {
   opts.bpf_pick = cfg.bpf_pick;
   opts.watchdog = cfg.watchdog;
   opts.channel_bytes = cfg.channel_bytes;
-  // Slices are the kernel's: the centralized agent's policy, per commit and
-  // per pick. ghOSt's per-CPU FIFO has none: its tasks run until they stop.
-  opts.txn_slice = cfg.model == Model::kCentralized ? cfg.slice : absl::InfiniteDuration();
+  // Slices are the kernel's, per commit and per pick, in both models.
+  // ghOSt's per-CPU FIFO has none (its tasks run until they stop), but
+  // under sched_ext a CPU-bound task would then starve the tasks queued
+  // behind it on its CPU until the watchdog ejects the scheduler.
+  opts.txn_slice = cfg.slice;
   opts.pick_slice = cfg.slice;
   opts.resume_after_agent = cfg.model == Model::kCentralized;
   opts.enclave = cfg.cpus;

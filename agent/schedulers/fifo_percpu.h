@@ -12,8 +12,13 @@
 // its agent barrier (a local commit: AGENT_STALE if a message arrived in
 // between); on success the agent gives its CPU to the task, and the task
 // becomes the CPU's current one when TASK_ON_CPU arrives. Preempted tasks
-// and failed commits go back to the front of their queue. There is no time
-// slice: a task runs until it blocks, yields, is preempted or exits.
+// and failed commits go back to the front of their queue. Unlike ghOSt's
+// per-CPU FIFO, a commit has a time slice, which the kernel enforces
+// (--slice, the loader's txn_slice): a task whose slice ran out comes back
+// as TASK_PREEMPT with slice_ended and goes to the back. Without it a
+// CPU-bound task would keep its CPU until it blocked, and the tasks queued
+// behind it would wait until sched_ext's watchdog ejected the scheduler
+// (the churn soak showed exactly that: a hog queued behind a pinned hog).
 //
 // Lost messages: each agent, after draining, resyncs the tasks whose
 // messages come to its channel (the default agent: also tasks on the

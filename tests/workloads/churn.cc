@@ -23,6 +23,7 @@
 // Prints one summary line per kind and writes --json; exits 0 iff every
 // worker made progress and every check passed.
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
@@ -298,13 +299,22 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   const int64_t start = NowNs();
   for (Worker& x : w) {
-    if (x.kind == "hog") threads.emplace_back(Hog, &x, -1);
-    if (x.kind == "pinned_hog") threads.emplace_back(Hog, &x, x.id);
-    if (x.kind == "fork_exec") threads.emplace_back(ForkExec, &x, self);
-    if (x.kind == "sleeper") threads.emplace_back(Sleeper, &x);
-    if (x.kind == "pipe_pair") threads.emplace_back(PipePair, &x);
-    if (x.kind == "futex_pair") threads.emplace_back(FutexSide, &x, &turn, x.id);
-    if (x.kind == "mover") threads.emplace_back(Mover, &x, ncpu);
+    // Each thread is named after its worker (kind and id, at most 15
+    // characters), so that a kernel exit dump or `ps -T` names it.
+    auto named = [&x](auto fn, auto... args) {
+      return std::thread([&x, fn, args...] {
+        const std::string name = x.kind.substr(0, 12) + std::to_string(x.id);
+        pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+        fn(&x, args...);
+      });
+    };
+    if (x.kind == "hog") threads.push_back(named(Hog, -1));
+    if (x.kind == "pinned_hog") threads.push_back(named(Hog, x.id));
+    if (x.kind == "fork_exec") threads.push_back(named(ForkExec, static_cast<const char*>(self)));
+    if (x.kind == "sleeper") threads.push_back(named(Sleeper));
+    if (x.kind == "pipe_pair") threads.push_back(named(PipePair));
+    if (x.kind == "futex_pair") threads.push_back(named(FutexSide, &turn, x.id));
+    if (x.kind == "mover") threads.push_back(named(Mover, ncpu));
   }
   timespec ts = {duration_s, 0};
   while (nanosleep(&ts, &ts) && errno == EINTR) {
