@@ -1,20 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Tests the centralized agent's time slices on a one-CPU enclave, which
-# the workload shares with the parked global agent: with --slice=5ms two
-# CPU-bound spinners share it about evenly over 2 s; with --slice=inf the
-# first runs to completion before the second starts (FIFO).
+# Tests time slices on a one-CPU enclave: with --slice=5ms two CPU-bound
+# spinners share it about evenly over 2 s, under the centralized model
+# (the CPU shared with the parked global agent) and the per-CPU model
+# (whose commits carry the slice too); with --slice=inf the first runs to
+# completion before the second starts (FIFO).
 . "$(dirname "$0")/lib.sh"
 
-$GH --cpus=1 --global-cpu=1 --slice=5ms --stats-interval=0 -- \
-  sh -c "$SPINNER 2000 > $out/a & $SPINNER 2000 > $out/b & wait" 2>/dev/null
-check "$?" 0 "two spinners with 5ms slices"
-# Each line: start_ns end_ns cpu_ns. Share = cpu / (sum of both cpus).
-shares=$(awk '{cpu[NR]=$3} END {t=cpu[1]+cpu[2]; printf "%d %d", 100*cpu[1]/t, 100*cpu[2]/t}' \
-         "$out/a" "$out/b")
-echo "shares with 5ms slices: $shares (%)"
-for s in $shares; do
-  check_true "share $s% within 40-60%" [ "$s" -ge 40 -a "$s" -le 60 ]
+for model in centralized percpu; do
+  $GH --model=$model --cpus=1 --slice=5ms --stats-interval=0 -- \
+    sh -c "$SPINNER 2000 > $out/a & $SPINNER 2000 > $out/b & wait" 2>/dev/null
+  check "$?" 0 "two spinners with 5ms slices ($model)"
+  # Each line: start_ns end_ns cpu_ns. Share = cpu / (sum of both cpus).
+  shares=$(awk '{cpu[NR]=$3} END {t=cpu[1]+cpu[2]; printf "%d %d", 100*cpu[1]/t, 100*cpu[2]/t}' \
+           "$out/a" "$out/b")
+  echo "shares with 5ms slices ($model): $shares (%)"
+  for s in $shares; do
+    check_true "share $s% within 40-60% ($model)" [ "$s" -ge 40 -a "$s" -le 60 ]
+  done
 done
 
 $GH --cpus=1 --global-cpu=1 --slice=inf --stats-interval=0 -- \
