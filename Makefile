@@ -72,7 +72,8 @@ UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
-.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak
+.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak \
+        install uninstall
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
      $(BUILD)/tests/churn
 
@@ -178,6 +179,37 @@ run: setup
 test-migration: all
 	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
 	  scripts/guest-repeat.sh 20 tests/guest/cli_global_migration_test.sh
+
+# ------------------------------------------------------------ install
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page
+# (generated from --help by help2man), bash completion, and for the
+# system-wide mode a systemd unit with /etc/default/ghost_hybrid.
+PREFIX  ?= /usr/local
+SBINDIR := $(PREFIX)/sbin
+MANDIR  := $(PREFIX)/share/man/man8
+COMPDIR := $(PREFIX)/share/bash-completion/completions
+UNITDIR := $(PREFIX)/lib/systemd/system
+
+$(BUILD)/ghost_hybrid.8: ghost_hybrid
+	$(call msg,MAN,$@)
+	$(Q)help2man --no-info --section=8 --name="ghOSt-style user-space scheduling on sched_ext" \
+	  --output=$@ ./ghost_hybrid
+
+$(BUILD)/ghost_hybrid.service: dist/ghost_hybrid.service.in
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: ghost_hybrid $(BUILD)/ghost_hybrid.8 $(BUILD)/ghost_hybrid.service
+	install -D -m 0755 ghost_hybrid $(DESTDIR)$(SBINDIR)/ghost_hybrid
+	install -D -m 0644 $(BUILD)/ghost_hybrid.8 $(DESTDIR)$(MANDIR)/ghost_hybrid.8
+	install -D -m 0644 dist/ghost_hybrid.bash-completion $(DESTDIR)$(COMPDIR)/ghost_hybrid
+	install -D -m 0644 $(BUILD)/ghost_hybrid.service $(DESTDIR)$(UNITDIR)/ghost_hybrid.service
+	test -e $(DESTDIR)/etc/default/ghost_hybrid || \
+	  install -D -m 0644 dist/ghost_hybrid.default $(DESTDIR)/etc/default/ghost_hybrid
+
+# /etc/default/ghost_hybrid stays: it may hold the administrator's flags.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ghost_hybrid $(DESTDIR)$(MANDIR)/ghost_hybrid.8 \
+	  $(DESTDIR)$(COMPDIR)/ghost_hybrid $(DESTDIR)$(UNITDIR)/ghost_hybrid.service
 
 # 5 minutes of churn per mode (scripts/soak.sh), summary in bench/results/.
 soak: setup

@@ -30,7 +30,7 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 debs=(make g++ pkg-config clang-19 llvm-19 libelf-dev zlib1g-dev libzstd-dev
       libcap2 libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev qemu-system-x86 busybox-static cpio zstd rt-tests
-      python3 python3-matplotlib ca-certificates)
+      python3 python3-matplotlib ca-certificates sudo help2man)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' \
@@ -60,6 +60,14 @@ if [ ! -x "$bpftool" ]; then
 fi
 "$bpftool" version >/dev/null 2>&1 || die "$bpftool does not run (missing libcap2 or libelf1?)."
 say "bpftool: $("$bpftool" version | head -1)"
+# On PATH, so that the README's `sudo bpftool ...` lines work as written
+# (bookworm's own bpftool is 7.1, too old for these maps' BTF): a link in
+# /usr/local/sbin, unless another bpftool is there already.
+if [ ! -e /usr/local/sbin/bpftool ] || [ -L /usr/local/sbin/bpftool ]; then
+  ln -sf "$bpftool" /usr/local/sbin/bpftool
+fi
+command -v bpftool >/dev/null || say "warning: /usr/local/sbin is not on PATH: bpftool is $bpftool"
+
 
 # --- 4. libbpf (static, headers) ------------------------------------------
 libbpf=$cache/libbpf-$LIBBPF_VERSION

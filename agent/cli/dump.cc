@@ -16,8 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "agent/lib/message.h"
+#include "agent/cli/report.h"
 #include "agent/lib/run_request.h"
 #include "bpf/intf.h"
+#include "skel/ghost_hybrid.skel.h"
 
 namespace gh {
 namespace {
@@ -55,6 +57,16 @@ class PinnedMap {
     return out;
   }
 
+  // Returns the size of one value.
+  absl::StatusOr<uint32_t> ValueSize() const {
+    bpf_map_info info = {};
+    uint32_t len = sizeof(info);
+    if (bpf_map_get_info_by_fd(fd_, &info, &len)) {
+      return absl::InternalError(absl::StrCat("cannot inspect ", path_, ": ", strerror(errno)));
+    }
+    return info.value_size;
+  }
+
   // Reads element @key into @value.
   absl::Status Read(uint32_t key, void* value) const {
     if (bpf_map_lookup_elem(fd_, &key, value)) {
@@ -70,6 +82,23 @@ class PinnedMap {
 };
 
 }  // namespace
+
+absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> ReadPinnedCounters(const std::string& dir) {
+  using Bss = ghost_hybrid::ghost_hybrid__bss;
+  absl::StatusOr<PinnedMap> bss = PinnedMap::Open(dir, "bss");
+  if (!bss.ok()) return bss.status();
+  absl::StatusOr<uint32_t> size = bss->ValueSize();
+  if (!size.ok()) return size.status();
+  if (*size != sizeof(Bss)) {
+    return absl::FailedPreconditionError(
+        "the running ghost_hybrid is another build than this one: use its own binary.");
+  }
+  auto value = std::make_unique<Bss>();
+  if (absl::Status s = bss->Read(0, value.get()); !s.ok()) return s;
+  std::array<uint64_t, GH_NR_STATS> out;
+  std::copy(std::begin(value->stats), std::end(value->stats), out.begin());
+  return out;
+}
 
 absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
   absl::StatusOr<PinnedMap> runqueue = PinnedMap::Open(dir, "runqueue");
@@ -121,6 +150,11 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
                           (w.flags & GH_SW_TASK_ONCPU) ? "ONCPU" : "",
                           (w.flags & GH_SW_TASK_RUNNABLE) ? " RUNNABLE" : "", w.cpu, w.runtime);
   }
+  absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> counters = ReadPinnedCounters(dir);
+  if (!counters.ok()) return counters.status();
+  out += "counters (kernel side, since the scheduler was loaded):\n";
+  for (int i = 0; i < GH_NR_STATS; i++)
+    absl::StrAppendFormat(&out, "  %-18s %u\n", KernelStatName(i), (*counters)[i]);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include "agent/cli/flags.h"
 
 #include <algorithm>
+#include <set>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
@@ -10,6 +11,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "agent/lib/topology.h"
 
 ABSL_FLAG(bool, bpf_pick, false,
           "Turn on the in-kernel fast path: BPF queues new and woken tasks and runs "
@@ -17,7 +19,8 @@ ABSL_FLAG(bool, bpf_pick, false,
 ABSL_FLAG(std::string, model, "centralized",
           "Agent model: 'centralized' (one global agent decides for all CPUs) or "
           "'percpu' (one agent per CPU decides for its own CPU).");
-ABSL_FLAG(std::string, cpus, "", "The enclave: CPUs ghost_hybrid may use, e.g. 0-3,6. Default: all.");
+ABSL_FLAG(std::string, cpus, "",
+          "The enclave: CPUs ghost_hybrid may use, e.g. 0-3,6. Default: every online CPU.");
 ABSL_FLAG(int, global_cpu, -1,
           "CPU of the centralized model's global agent (must be in --cpus). Default: the "
           "first enclave CPU.");
@@ -44,6 +47,11 @@ ABSL_FLAG(int, pid, 0, "Manage this existing process (all its threads) instead o
 ABSL_FLAG(std::string, user, "",
           "Run COMMAND as this user. Default: $SUDO_USER when run through sudo, so the "
           "workload does not run as root by accident.");
+ABSL_FLAG(absl::Duration, monitor, absl::ZeroDuration(),
+          "Watch the running ghost_hybrid from another shell: every INTERVAL (default 1s "
+          "when given as --monitor), a line of its kernel side's counters, as rates and "
+          "totals; ends with Ctrl-C or when that scheduler goes away.");
+ABSL_FLAG(bool, json, false, "With --monitor: one JSON object per line, every counter.");
 ABSL_FLAG(bool, dump, false,
           "Print the state of the running ghost_hybrid (runqueue, status words, "
           "transactions, counters) from its pinned maps, and exit.");
@@ -53,7 +61,7 @@ namespace {
 
 constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice", "agent_spin",
                                       "watchdog", "channel_bytes", "stats_interval", "stats_json", "pid",
-                                      "user", "dump"};
+                                      "user", "monitor", "json", "dump"};
 
 absl::Status Usage(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " (see ghost_hybrid --help)"));
@@ -61,26 +69,23 @@ absl::Status Usage(const std::string& what) {
 
 }  // namespace
 
+// One parser for CPU lists, CpuList's (bounded by GH_MAX_CPUS: a huge range
+// fails at once instead of being expanded).
 absl::StatusOr<std::vector<int>> ParseCpuList(const std::string& text) {
-  std::vector<int> cpus;
-  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
-    std::vector<absl::string_view> range = absl::StrSplit(part, absl::MaxSplits('-', 1));
-    int lo, hi;
-    if (!absl::SimpleAtoi(range[0], &lo) ||
-        !absl::SimpleAtoi(range.size() > 1 ? range[1] : range[0], &hi) || lo < 0 || hi < lo) {
-      return Usage(absl::StrCat("bad CPU list piece '", part, "' in --cpus=", text,
-                                ": use numbers and ranges like 0-3,6"));
-    }
-    for (int c = lo; c <= hi; c++) cpus.push_back(c);
+  absl::StatusOr<CpuList> list = CpuList::Parse(text);
+  if (!list.ok()) {
+    return Usage(absl::StrCat("bad CPU list '--cpus=", text, "': use CPU numbers from 0 to ",
+                              GH_MAX_CPUS - 1, " and ranges like 0-3,6"));
   }
-  if (cpus.empty()) return Usage(absl::StrCat("--cpus=", text, " names no CPU"));
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  if (list->Empty()) return Usage(absl::StrCat("--cpus=", text, " names no CPU"));
+  std::vector<int> cpus;
+  for (int c : *list) cpus.push_back(c);
   return cpus;
 }
 
 absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   Config cfg;
+  std::set<std::string> given;  // flags named on the command line
   int i = 1;
   for (; i < argc; i++) {
     std::string arg = argv[i];
@@ -96,6 +101,7 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
       cfg.version = true;
       return cfg;
     }
+    if (arg == "--monitor") arg = "--monitor=1s";  // a bare --monitor: every second
     if (arg.rfind("--", 0) != 0) {
       return Usage(absl::StrCat("unexpected argument '", arg,
                                 "': put the command after '--', as in ghost_hybrid -- ", arg));
@@ -110,7 +116,11 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
     name_str = absl::StrReplaceAll(name_str, {{"-", "_"}});
     absl::string_view name = name_str;
     bool negated = false;
-    if (!absl::FindCommandLineFlag(name) && absl::ConsumePrefix(&name, "no")) negated = true;
+    // --no-bpf-pick (the convention) and --nobpf-pick (Abseil's).
+    if (!absl::FindCommandLineFlag(name) &&
+        (absl::ConsumePrefix(&name, "no_") || absl::ConsumePrefix(&name, "no"))) {
+      negated = true;
+    }
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
     bool ours = std::find(std::begin(kFlagNames), std::end(kFlagNames), name) != std::end(kFlagNames);
     if (!flag || !ours) return Usage(absl::StrCat("unknown flag '", arg, "'"));
@@ -124,9 +134,11 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
     }
     std::string err;
     if (!flag->ParseFrom(value, &err)) {
+      if (flag->IsOfType<absl::Duration>()) err = "a duration needs a unit, as in 5ms, 1s or inf";
       return Usage(absl::StrCat("bad value '", value, "' for --", absl::StrReplaceAll(name, {{"_", "-"}}),
                                 ": ", err));
     }
+    given.insert(std::string(name));
   }
   for (; i < argc; i++) cfg.command.push_back(argv[i]);
 
@@ -138,6 +150,15 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
     cfg.model = Model::kPerCpu;
   } else {
     return Usage(absl::StrCat("--model=", model, " is not a model: use centralized or percpu"));
+  }
+  // A flag that would do nothing in the chosen model is refused, not ignored.
+  if (cfg.model == Model::kPerCpu) {
+    for (const char* f : {"global_cpu", "agent_spin"}) {
+      if (!given.count(f)) continue;
+      return Usage(absl::StrCat("--", absl::StrReplaceAll(f, {{"_", "-"}}),
+                                " applies to the centralized model only: drop it, or use "
+                                "--model=centralized"));
+    }
   }
   if (!absl::GetFlag(FLAGS_cpus).empty()) {
     absl::StatusOr<std::vector<int>> cpus = ParseCpuList(absl::GetFlag(FLAGS_cpus));
@@ -166,36 +187,113 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   if (cfg.pid < 0) return Usage("--pid must be a process id");
   cfg.user = absl::GetFlag(FLAGS_user);
   cfg.dump = absl::GetFlag(FLAGS_dump);
+  cfg.monitor = absl::GetFlag(FLAGS_monitor);
+  cfg.json = absl::GetFlag(FLAGS_json);
+  if (given.count("monitor") && cfg.monitor < absl::Milliseconds(100)) {
+    return Usage("--monitor's interval must be 100ms or more, e.g. --monitor=1s");
+  }
+  if (cfg.json && !given.count("monitor")) return Usage("--json goes with --monitor");
+  if (given.count("monitor") && (!cfg.command.empty() || cfg.pid)) {
+    return Usage("--monitor watches a ghost_hybrid that runs already: give it no command or --pid");
+  }
   if (cfg.pid && !cfg.command.empty()) return Usage("give either --pid or a command, not both");
   return cfg;
 }
+
+namespace {
+
+// Appends `text` to `out` wrapped at 80 columns, each line indented by
+// `indent` spaces.
+void AppendWrapped(std::string* out, absl::string_view text, int indent) {
+  constexpr size_t kWidth = 80;
+  std::string line(indent, ' ');
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (line.size() > static_cast<size_t>(indent) && line.size() + 1 + word.size() > kWidth) {
+      absl::StrAppend(out, line, "\n");
+      line.assign(indent, ' ');
+    }
+    absl::StrAppend(&line, line.size() > static_cast<size_t>(indent) ? " " : "", word);
+  }
+  absl::StrAppend(out, line, "\n");
+}
+
+// A flag's default as a user would write it ("" and -1 mean "none").
+std::string DefaultText(const absl::CommandLineFlag& f) {
+  const std::string d = f.DefaultValue();
+  if (d.empty() || d == "-1" || (d == "0" && f.Name() == "pid") || f.Name() == "monitor")
+    return "";
+  return absl::StrCat(" (default: ", d, ")");
+}
+
+}  // namespace
 
 std::string UsageText() {
   std::string out =
       "usage: ghost_hybrid [FLAGS] -- COMMAND [ARGS...]\n"
       "       ghost_hybrid [FLAGS] --pid=PID\n"
+      "       ghost_hybrid [FLAGS]\n"
       "       ghost_hybrid --dump\n"
-      "       ghost_hybrid -V | --version\n\n"
-      "Schedules COMMAND (all its threads and children) with a ghOSt-style user-space\n"
-      "agent on sched_ext, optionally with the in-kernel BPF fast path.\n\nFlags:\n";
+      "       ghost_hybrid --monitor[=INTERVAL] [--json]\n"
+      "       ghost_hybrid -V | --version\n\n";
+  AppendWrapped(&out,
+                "Schedules COMMAND (all its threads and children) with a ghOSt-style "
+                "user-space agent on sched_ext, optionally with the in-kernel BPF fast path. "
+                "With --pid it manages an existing process instead; with neither, it manages "
+                "only tasks that switch themselves to SCHED_EXT (policy 7), until SIGINT or "
+                "SIGTERM. COMMAND runs as $SUDO_USER under sudo (see --user), never as root by "
+                "accident.",
+                0);
+  out += "\nFLAGS\n";
   for (const char* name : kFlagNames) {
     absl::CommandLineFlag* f = absl::FindCommandLineFlag(name);
-    absl::StrAppend(&out, "  --", absl::StrReplaceAll(name, {{"_", "-"}}), " (default: ",
-                    f->DefaultValue().empty() ? "\"\"" : f->DefaultValue(), ")\n      ", f->Help(),
-                    "\n");
+    const std::string dashed = absl::StrReplaceAll(name, {{"_", "-"}});
+    const bool is_bool = f->IsOfType<bool>();
+    std::string value = "=VALUE";
+    if (f->IsOfType<absl::Duration>()) value = "=DURATION";
+    if (f->Name() == "monitor") value = "[=DURATION]";
+    for (auto [flag, v] : {std::pair{"model", "=MODEL"}, {"cpus", "=LIST"}, {"global_cpu", "=CPU"},
+                           {"channel_bytes", "=BYTES"}, {"stats_json", "=FILE"}, {"pid", "=PID"},
+                           {"user", "=USER"}}) {
+      if (f->Name() == flag) value = v;
+    }
+    const bool negatable = is_bool && f->Name() != "dump";
+    absl::StrAppend(&out, "  --", negatable ? "[no-]" : "", dashed, is_bool ? "" : value,
+                    is_bool ? "" : DefaultText(*f), "\n");
+    AppendWrapped(&out, f->Help(), 6);
   }
-  absl::StrAppend(&out,
-                  "\nExit status: COMMAND's own status when it ran under the scheduler\n"
-                  "throughout; otherwise\n"
-                  "  70 the kernel ejected the scheduler while COMMAND ran (COMMAND's\n"
-                  "    status is in the message and in --stats-json; the kernel's exit\n"
-                  "    dump is printed on stderr)\n"
-                  "  1 runtime failure\n"
-                  "  2 usage error (bad flag, value, CPU list, pid)\n"
-                  "  3 environment: not root, no sched_ext in this kernel, or another\n"
-                  "    sched_ext scheduler (or ghost_hybrid) already loaded\n"
-                  "  4 the BPF scheduler failed to load or attach\n"
-                  "  127 COMMAND not found\n");
+  out +=
+      "  -h, --help\n"
+      "      Print this help and exit.\n"
+      "  -V, --version\n"
+      "      Print the version and the git commit it was built from, and exit.\n"
+      "\nEXAMPLES\n"
+      "  sudo ghost_hybrid --bpf-pick -- make -j8\n"
+      "      Build with the fast path on; the agent decides for the rest.\n"
+      "  sudo ghost_hybrid --model=percpu --cpus=0-3 -- ./server\n"
+      "      One agent per CPU of 0-3; ./server's threads run only there.\n"
+      "  sudo ghost_hybrid --slice=5ms --stats-interval=1s --pid=$(pidof app)\n"
+      "      Take over a running process, with a stats line each second.\n"
+      "  sudo ghost_hybrid --monitor=2s\n"
+      "      From another shell: the running instance's counters every 2 s.\n"
+      "  sudo ghost_hybrid --dump\n"
+      "      From another shell: the running instance's runqueue, agents and\n"
+      "      counters. `sudo bpftool map dump name runqueue` shows the queue too.\n"
+      "\nENVIRONMENT\n"
+      "  SUDO_USER                 COMMAND runs as this user (unless --user).\n"
+      "  GHOST_HYBRID_DEBUG=1      With each stats line, the kernel side's view:\n"
+      "                            slots, agent status words, task status words.\n"
+      "  GHOST_HYBRID_LIBBPF_DEBUG=1  libbpf's own messages (verifier log).\n"
+      "\nEXIT STATUS\n"
+      "  COMMAND's own status when it ran under the scheduler throughout; else\n"
+      "  70   the kernel ejected the scheduler while COMMAND ran (COMMAND's status\n"
+      "       is in the message and in --stats-json; the kernel's exit dump is\n"
+      "       printed on stderr)\n"
+      "  1    runtime failure, or --stats-json could not be written\n"
+      "  2    usage error (bad flag, value, CPU list, pid)\n"
+      "  3    environment: not root, no sched_ext in this kernel, or another\n"
+      "       sched_ext scheduler (or ghost_hybrid) already loaded\n"
+      "  4    the BPF scheduler failed to load or attach\n"
+      "  127  COMMAND not found\n";
   return out;
 }
 

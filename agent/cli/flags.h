@@ -49,6 +49,9 @@ struct Config {
   int pid = 0;
   std::string user;
   bool dump = false;
+  // --monitor[=INTERVAL]: watch a running instance (zero: not asked).
+  absl::Duration monitor = absl::ZeroDuration();
+  bool json = false;  // --monitor prints JSON lines
   bool help = false;
   bool version = false;  // -V / --version
   std::vector<std::string> command;

@@ -15,10 +15,12 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "agent/cli/dump.h"
 #include "agent/cli/flags.h"
+#include "agent/cli/monitor.h"
 #include "agent/cli/workload.h"
 #include "agent/cli/report.h"
 #include "agent/kernel/bpf_scheduler.h"
@@ -57,23 +59,38 @@ int ExitForLoadError(const absl::Status& s) {
   }
 }
 
-absl::Status ValidateCpus(const Config& cfg, int nr_cpus) {
-  for (int c : cfg.cpus) {
-    if (c >= nr_cpus) {
+// True while `pid` runs: it exists and is not a zombie waiting for its
+// parent to reap it.
+bool ProcessLives(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const size_t paren = line.rfind(')');  // the name may hold spaces and ')'
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' &&
+         line[paren + 2] != 'X';
+}
+
+// The enclave: the --cpus list, every CPU of it online, or else every
+// online CPU. Ids may be sparse (SMT off, CPUs offline): they are used as
+// they are.
+absl::StatusOr<std::vector<int>> EnclaveCpus(const Config& cfg, const Topology& topo) {
+  const CpuList online = topo.all_cpus();
+  std::vector<int> cpus = cfg.cpus;
+  if (cpus.empty()) {
+    for (int c : online) cpus.push_back(c);
+  }
+  for (int c : cpus) {
+    if (!online.IsSet(c)) {
       return absl::InvalidArgumentError(absl::StrFormat(
-          "--cpus names CPU %d but this machine has CPUs 0-%d.", c, nr_cpus - 1));
+          "--cpus names CPU %d, which is not online here (online CPUs: %s).", c,
+          online.ToString()));
     }
   }
-  if (cfg.global_cpu >= 0) {
-    bool in = cfg.cpus.empty() ? cfg.global_cpu < nr_cpus : false;
-    for (int c : cfg.cpus) in |= c == cfg.global_cpu;
-    if (!in) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--global-cpu=%d is not in the enclave (--cpus): pick one of its CPUs.",
-          cfg.global_cpu));
-    }
+  if (cfg.global_cpu >= 0 && std::find(cpus.begin(), cpus.end(), cfg.global_cpu) == cpus.end()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "--global-cpu=%d is not in the enclave (--cpus): pick one of its CPUs.", cfg.global_cpu));
   }
-  return absl::OkStatus();
+  return cpus;
 }
 
 // The agent side: the enclave over the loaded scheduler plus one model's
@@ -83,9 +100,8 @@ struct AgentSide {
   std::unique_ptr<FullAgent> agents;
 };
 
-absl::StatusOr<AgentSide> StartAgents(const Config& cfg, BpfScheduler& sched) {
-  absl::StatusOr<Topology> topo = Topology::FromSysfs();
-  if (!topo.ok()) return topo.status();
+absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
+                                      BpfScheduler& sched) {
   CpuList cpus;
   for (int c = 0; c < sched.nr_cpus(); c++) {
     if (sched.in_enclave(c)) cpus.Set(c);
@@ -129,7 +145,10 @@ void ReportEjection(const ExitInfo& e) {
 
 int Run(const Config& cfg) {
   int nr_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
-  if (absl::Status s = ValidateCpus(cfg, nr_cpus); !s.ok()) return Fail(kExitUsage, s);
+  absl::StatusOr<Topology> topo = Topology::FromSysfs();
+  if (!topo.ok()) return Fail(kExitFailure, topo.status());
+  absl::StatusOr<std::vector<int>> enclave = EnclaveCpus(cfg, *topo);
+  if (!enclave.ok()) return Fail(kExitUsage, enclave.status());
   if (cfg.model == Model::kPerCpu && cfg.bpf_pick) {
     return Fail(kExitUsage, absl::InvalidArgumentError(
                                 "--model=percpu does not support --bpf-pick: a task the kernel "
@@ -153,7 +172,7 @@ int Run(const Config& cfg) {
   opts.txn_slice = cfg.slice;
   opts.pick_slice = cfg.slice;
   opts.resume_after_agent = cfg.model == Model::kCentralized;
-  opts.enclave = cfg.cpus;
+  opts.enclave = *enclave;
   opts.pin_dir = kPinDir;
   opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;
   absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
@@ -164,7 +183,7 @@ int Run(const Config& cfg) {
             strerror(errno));
   }
 
-  absl::StatusOr<AgentSide> side = StartAgents(cfg, **sched);
+  absl::StatusOr<AgentSide> side = StartAgents(cfg, &*topo, **sched);
   if (!side.ok()) {
     sched->reset();
     return Fail(kExitFailure, side.status());
@@ -186,10 +205,15 @@ int Run(const Config& cfg) {
   signal(SIGTERM, OnSignal);
   Snapshot first = Snapshot::Take(stats, **sched), prev = first;
   absl::Time next_stats = first.when + cfg.stats_interval;
-  bool child_done = false, ejected = false;
+  bool child_done = false, ejected = false, pid_gone = false;
   while (started.ok() && !g_stop_signal.load()) {
     if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
       child_done = true;
+      break;
+    }
+    // --pid: done when that process is (not our child: no waitpid).
+    if (cfg.pid && !ProcessLives(cfg.pid)) {
+      pid_gone = true;
       break;
     }
     if (!ejected) {
@@ -215,9 +239,11 @@ int Run(const Config& cfg) {
   }
   Snapshot last = Snapshot::Take(stats, **sched);
   if (started.ok()) fprintf(stderr, "%s (summary)\n", StatsLine(first, first, last, stats).c_str());
+  absl::Status json_written = absl::OkStatus();
   if (!cfg.stats_json.empty()) {
-    std::ofstream(cfg.stats_json) << StatsJson(first, last, stats, **sched, ejected,
-                                               child_done ? ExitCodeOf(status) : -1);
+    json_written = WriteJson(cfg.stats_json, StatsJson(first, last, stats, **sched, ejected,
+                                                       child_done ? ExitCodeOf(status) : -1));
+    if (!json_written.ok()) fprintf(stderr, "ghost_hybrid: %s\n", json_written.message().data());
   }
   // Agents first (a parked one is pinged awake), then the scheduler: every
   // managed task returns to the fair class.
@@ -239,7 +265,10 @@ int Run(const Config& cfg) {
             ExitCodeOf(status), kExitEjected);
     return kExitEjected;
   }
+  // The counters were asked for and are missing: not a success.
+  if (!json_written.ok() && (child <= 0 || ExitCodeOf(status) == 0)) return kExitFailure;
   if (child > 0) return ExitCodeOf(status);
+  if (pid_gone) fprintf(stderr, "ghost_hybrid: process %d ended.\n", cfg.pid);
   return ejected ? kExitEjected : kExitOk;
 }
 
@@ -257,6 +286,7 @@ int main(int argc, char** argv) {
     printf("ghost_hybrid %s (commit %s)\n", GH_VERSION, GH_COMMIT);
     return gh::kExitOk;
   }
+  if (cfg->monitor > absl::ZeroDuration()) return gh::RunMonitor(gh::kPinDir, cfg->monitor, cfg->json);
   if (cfg->dump) {
     absl::StatusOr<std::string> dump = gh::DumpPinnedState(gh::kPinDir);
     if (!dump.ok()) return gh::Fail(gh::kExitEnvironment, dump.status());

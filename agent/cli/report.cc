@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/cli/report.h"
 
+#include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include <fstream>
@@ -60,9 +62,7 @@ std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapsho
       now.migrations, now.slice_preemptions);
 }
 
-std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& a,
-                      const BpfScheduler& k, bool ejected, int command_status) {
-  std::string kernel = "{";
+const char* KernelStatName(int stat) {
   // In enum gh_stat order (bpf/intf.h).
   static const char* const kNames[] = {
       "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
@@ -70,20 +70,40 @@ std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentSta
       "sw_exhausted", "stale_oncpu", "agent_moves", "direct_picks", "slice_extensions",
       "sw_freed", "sw_free_rejected", "stranded_reenqs"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == GH_NR_STATS, "a name per gh_stat");
-  for (int i = 0; i < GH_NR_STATS; i++) {
-    absl::StrAppend(&kernel, i ? "," : "", "\"", kNames[i], "\":", k.stat(static_cast<gh_stat>(i)));
+  return stat >= 0 && stat < GH_NR_STATS ? kNames[stat] : "?";
+}
+
+nlohmann::json StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& a,
+                         const BpfScheduler& k, bool ejected, int command_status) {
+  nlohmann::json kernel = nlohmann::json::object();
+  for (int i = 0; i < GH_NR_STATS; i++) kernel[KernelStatName(i)] = k.stat(static_cast<gh_stat>(i));
+  return {{"seconds", absl::ToDoubleSeconds(now.when - start.when)},
+          {"ejected", ejected},
+          {"command_status", command_status < 0 ? nlohmann::json(nullptr)
+                                                : nlohmann::json(command_status)},
+          {"bpf_pick", k.options().bpf_pick},
+          {"tasks_new", now.tasks_new},
+          {"tasks_gone", now.tasks_gone},
+          {"txn_complete", now.txn_ok},
+          {"txn_failed", now.txn_failed},
+          {"bpf_picks", now.bpf_picks},
+          {"migrations", now.migrations},
+          {"slice_preemptions", now.slice_preemptions},
+          {"agent", a.ToJson()},
+          {"kernel", kernel}};
+}
+
+absl::Status WriteJson(const std::string& path, const nlohmann::json& j) {
+  const std::string text = j.dump(1) + "\n";
+  FILE* f = fopen(path.c_str(), "w");
+  bool ok = f && fwrite(text.data(), 1, text.size(), f) == text.size();
+  const int err = errno;
+  if (f && fclose(f) != 0) ok = false;
+  if (!ok) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot write ", path, ": ", strerror(f ? errno : err)));
   }
-  kernel += "}";
-  return absl::StrFormat(
-      "{\"seconds\":%.3f,\"ejected\":%s,\"command_status\":%s,\"bpf_pick\":%s,"
-      "\"tasks_new\":%d,\"tasks_gone\":%d,"
-      "\"txn_complete\":%d,\"txn_failed\":%d,\"bpf_picks\":%d,\"migrations\":%d,"
-      "\"slice_preemptions\":%d,\"agent\":%s,\"kernel\":%s}\n",
-      absl::ToDoubleSeconds(now.when - start.when), ejected ? "true" : "false",
-      command_status < 0 ? std::string("null") : std::to_string(command_status),
-      k.options().bpf_pick ? "true" : "false",
-      now.tasks_new, now.tasks_gone, now.txn_ok, now.txn_failed, now.bpf_picks, now.migrations,
-      now.slice_preemptions, a.ToJson(), kernel);
+  return absl::OkStatus();
 }
 
 namespace {

@@ -7,9 +7,11 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "agent/kernel/bpf_scheduler.h"
 #include "agent/lib/stats.h"
+#include "nlohmann/json.hpp"
 
 namespace gh {
 
@@ -28,10 +30,17 @@ struct Snapshot {
 std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapshot& now,
                       const AgentStats& agent);
 
+// The JSON and --monitor name of kernel counter `stat` (enum gh_stat).
+const char* KernelStatName(int stat);
+
 // The final counters as one JSON object, with whether the kernel ejected
 // the scheduler and COMMAND's exit status (command_status < 0: none, null).
-std::string StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
-                      const BpfScheduler& kernel, bool ejected, int command_status);
+// A fixed schema: every counter is present, zero or not.
+nlohmann::json StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
+                         const BpfScheduler& kernel, bool ejected, int command_status);
+
+// Writes `j` to `path` (the whole file), or says why it could not.
+absl::Status WriteJson(const std::string& path, const nlohmann::json& j);
 
 // The kernel side's view, for debugging stalls (GHOST_HYBRID_DEBUG=1): per
 // CPU its transaction slot and agent status word, each agent thread's state

@@ -73,12 +73,12 @@ void UnmapArray(struct bpf_map* map, void* p) {
 absl::Status CheckSchedExtAvailable() {
   if (geteuid() != 0) {
     return absl::PermissionDeniedError(
-        "ghost_hybrid must run as root to load a BPF scheduler: run it with sudo.");
+        "loading a BPF scheduler needs root: run it with sudo.");
   }
   if (access("/sys/kernel/sched_ext/state", R_OK) != 0) {
     return absl::FailedPreconditionError(
-        "this kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT): run "
-        "scripts/check-kernel.sh, or use 'make run' / scripts/vm.sh to run in the guest.");
+        "this kernel has no sched_ext (/sys/kernel/sched_ext is missing): boot a kernel "
+        "built with CONFIG_SCHED_CLASS_EXT=y, Linux 6.12 or later.");
   }
   // A scheduler that was just unloaded passes through "disabling": give the
   // kernel a moment before calling the slot taken.

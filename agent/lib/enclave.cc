@@ -7,7 +7,7 @@ namespace gh {
 
 Enclave::Enclave(Topology topology, CpuList cpus)
     : topology_(std::move(topology)), cpus_(cpus), agents_(GH_MAX_CPUS) {
-  for (int c : cpus_) GH_CHECK_LT(c, topology_.num_cpus());
+  for (int c : cpus_) GH_CHECK(topology_.all_cpus().IsSet(c));
 }
 
 Enclave::~Enclave() = default;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/lib/stats.h"
 
+#include "nlohmann/json.hpp"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/lib/message.h"
@@ -92,25 +94,19 @@ std::string AgentStats::ToLine() const {
                       absl::StrJoin(ctrs, " "));
 }
 
-std::string AgentStats::ToJson() const {
-  std::vector<std::string> msgs, txn, grp, ctrs;
-  for (int t = 0; t < GH_MSG_NR_TYPES; ++t)
-    if (messages(t))
-      msgs.push_back(absl::StrCat("\"", Message::TypeName(t), "\":", messages(t)));
-  for (uint32_t s = 0; s < GH_TXN_NR_STATES; ++s)
-    if (txns(s))
-      txn.push_back(absl::StrCat("\"", RunRequest::StateName(s), "\":", txns(s)));
-  for (int b = 0; b < kGroupSizeBuckets; ++b)
-    grp.push_back(absl::StrCat("\"", BucketName(b), "\":", groups(b)));
+nlohmann::json AgentStats::ToJson() const {
+  nlohmann::json msgs = nlohmann::json::object(), txn = nlohmann::json::object(),
+                 grp = nlohmann::json::object(), ctrs = nlohmann::json::object();
+  for (int t = GH_MSG_NONE + 1; t < GH_MSG_NR_TYPES; ++t) msgs[Message::TypeName(t)] = messages(t);
+  for (uint32_t s = GH_TXN_COMPLETE; s < GH_TXN_NR_STATES; ++s)
+    txn[RunRequest::StateName(s)] = txns(s);
+  for (int b = 0; b < kGroupSizeBuckets; ++b) grp[BucketName(b)] = groups(b);
   for (int c = 0; c < kNumAgentCounters; ++c) {
     auto ctr = static_cast<AgentCounter>(c);
-    ctrs.push_back(absl::StrCat("\"", CounterName(ctr), "\":", counter(ctr)));
+    ctrs[CounterName(ctr)] = counter(ctr);
   }
-  return absl::StrCat("{\"messages\":{", absl::StrJoin(msgs, ","),
-                      "},\"txns\":{", absl::StrJoin(txn, ","),
-                      "},\"groups\":{", absl::StrJoin(grp, ","),
-                      "},\"group_txns\":", group_txns(), ",\"counters\":{",
-                      absl::StrJoin(ctrs, ","), "}}");
+  return {{"messages", msgs}, {"txns", txn}, {"groups", grp}, {"group_txns", group_txns()},
+          {"counters", ctrs}};
 }
 
 }  // namespace gh

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bpf/intf.h"
+#include "nlohmann/json_fwd.hpp"
 
 namespace gh {
 
@@ -66,7 +67,9 @@ class AgentStats {
   std::string ToLine() const;
   // A JSON object {"messages":{...},"txns":{...},"groups":{...},
   // "group_txns":N,"counters":{...}}.
-  std::string ToJson() const;
+  // A fixed schema: every message type, transaction outcome, group bucket
+  // and counter is present, zero or not.
+  nlohmann::json ToJson() const;
 
  private:
   std::array<std::atomic<uint64_t>, GH_MSG_NR_TYPES> msgs_{};

@@ -105,10 +105,13 @@ absl::StatusOr<CpuList> CpuList::Parse(const std::string& text) {
   return r;
 }
 
-Topology::Topology(std::vector<CpuInfo> cpus) : cpus_(std::move(cpus)) {
-  GH_CHECK_LE(cpus_.size(), static_cast<size_t>(GH_MAX_CPUS));
-  for (size_t i = 0; i < cpus_.size(); ++i)
-    GH_CHECK_EQ(cpus_[i].id, static_cast<int>(i));
+Topology::Topology(std::vector<CpuInfo> cpus) {
+  for (const CpuInfo& c : cpus) {
+    GH_CHECK(c.id >= cpu_id_limit() && c.id < GH_MAX_CPUS);
+    by_id_.resize(c.id + 1);
+    by_id_[c.id] = c;
+    all_.Set(c.id);
+  }
 }
 
 Topology Topology::Synthetic(int num_cpus, int smt, int cpus_per_l3,
@@ -164,12 +167,10 @@ absl::StatusOr<Topology> Topology::FromSysfs(const std::string& root) {
     present = *list;
   }
   if (present.Empty()) return absl::NotFoundError("no online CPU in " + root);
-  // Our CPU ids must be dense (0..n-1): a sparse online set is reported
-  // as an error rather than silently renumbered.
+  // CPU ids may be sparse (SMT off, CPUs offline); they are kept as they
+  // are, never renumbered, since the kernel side knows them by id.
   std::vector<CpuInfo> cpus;
   for (int c : present) {
-    if (c != static_cast<int>(cpus.size()))
-      return absl::InvalidArgumentError("non-contiguous online CPUs");
     const std::string dir = absl::StrCat(root, "/cpu", c);
     CpuInfo info{c, c, c, 0};
     info.core = GroupId(dir + "/topology/thread_siblings_list", c);
@@ -196,34 +197,28 @@ absl::StatusOr<Topology> Topology::FromSysfs(const std::string& root) {
 }
 
 const CpuInfo& Topology::cpu(int cpu) const {
-  GH_CHECK(cpu >= 0 && cpu < num_cpus());
-  return cpus_[cpu];
-}
-
-CpuList Topology::all_cpus() const {
-  CpuList r;
-  for (const CpuInfo& c : cpus_) r.Set(c.id);
-  return r;
+  GH_CHECK(all_.IsSet(cpu));
+  return by_id_[cpu];
 }
 
 CpuList Topology::siblings(int c) const {
   CpuList r;
-  for (const CpuInfo& o : cpus_)
-    if (o.core == cpu(c).core) r.Set(o.id);
+  for (int o : all_)
+    if (by_id_[o].core == cpu(c).core) r.Set(o);
   return r;
 }
 
 CpuList Topology::l3_siblings(int c) const {
   CpuList r;
-  for (const CpuInfo& o : cpus_)
-    if (o.l3 == cpu(c).l3) r.Set(o.id);
+  for (int o : all_)
+    if (by_id_[o].l3 == cpu(c).l3) r.Set(o);
   return r;
 }
 
 CpuList Topology::numa_cpus(int c) const {
   CpuList r;
-  for (const CpuInfo& o : cpus_)
-    if (o.numa_node == cpu(c).numa_node) r.Set(o.id);
+  for (int o : all_)
+    if (by_id_[o].numa_node == cpu(c).numa_node) r.Set(o);
   return r;
 }
 

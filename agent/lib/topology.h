@@ -103,14 +103,19 @@ class Topology {
   static absl::StatusOr<Topology> FromSysfs(
       const std::string& root = "/sys/devices/system/cpu");
 
-  // Builds a topology from explicit records. REQUIRES: ids are 0..n-1.
+  // Builds a topology from explicit records. Ids may be sparse (SMT turned
+  // off, CPUs offline: online CPUs 0,2,4-5). REQUIRES: ids ascending and
+  // below GH_MAX_CPUS.
   explicit Topology(std::vector<CpuInfo> cpus);
   Topology() = default;
 
-  int num_cpus() const { return static_cast<int>(cpus_.size()); }
-  // REQUIRES: 0 <= cpu < num_cpus().
+  // How many CPUs there are.
+  int num_cpus() const { return all_.Size(); }
+  // One past the highest CPU id: the size of an array indexed by CPU.
+  int cpu_id_limit() const { return static_cast<int>(by_id_.size()); }
+  // REQUIRES: all_cpus().IsSet(cpu).
   const CpuInfo& cpu(int cpu) const;
-  CpuList all_cpus() const;
+  CpuList all_cpus() const { return all_; }
 
   // Each returns the CPUs sharing the group with `cpu`, `cpu` included.
   CpuList siblings(int cpu) const;
@@ -118,7 +123,8 @@ class Topology {
   CpuList numa_cpus(int cpu) const;
 
  private:
-  std::vector<CpuInfo> cpus_;
+  std::vector<CpuInfo> by_id_;  // indexed by CPU id; id -1: no such CPU
+  CpuList all_;
 };
 
 }  // namespace gh

@@ -31,13 +31,13 @@ SimKernel::SimKernel(SimConfig config)
     : Enclave(config.topology, EnclaveCpus(config)),
       config_(std::move(config)),
       rng_(config_.seed),
-      cpus_(config_.topology.num_cpus()),
+      cpus_(config_.topology.cpu_id_limit()),
       agent_sw_(GH_MAX_CPUS),
       task_sw_(GH_MAX_TASKS),
       txns_(GH_MAX_CPUS),
       agent_channel_(GH_MAX_CPUS, -1) {
   for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) free_sw_.push_back(i);
-  for (int c = 0; c < 1 + config_.topology.num_cpus(); ++c)
+  for (int c = 0; c < 1 + config_.topology.cpu_id_limit(); ++c)
     channels_.push_back(std::make_unique<SimChannel>(this, c));
   for (int c : cpus()) {
     agent_sw_[c].flags = GH_SW_INUSE;

@@ -24,7 +24,7 @@ expect 2 "no process with pid 999999" $GH --pid=999999
 expect 127 "command not found: no_such_command_xyz" $GH -- no_such_command_xyz
 expect 2 "does not support --bpf-pick" $GH --model=percpu --bpf-pick -- true
 # Not root: a user without CAP_SYS_ADMIN.
-expect 3 "must run as root" setpriv --reuid=65534 --regid=65534 --clear-groups $GH -- true
+expect 3 "needs root: run it with sudo" setpriv --reuid=65534 --regid=65534 --clear-groups $GH -- true
 
 # A second ghost_hybrid while one runs.
 $GH --stats-interval=0 -- sleep 3 2>/dev/null &

@@ -27,14 +27,18 @@ absl::StatusOr<Config> Parse(std::vector<std::string> args) {
 // Tests that dashed flag names, values and the command after "--" parse.
 TEST(CliFlags, ParsesDashedFlagsAndTheCommandAfterDoubleDash) {
   absl::StatusOr<Config> c = Parse({"--bpf-pick", "--cpus=0-2,5", "--global-cpu", "1",
-                                    "--slice=5ms", "--model=percpu", "--", "make", "-j4"});
+                                    "--slice=5ms", "--", "make", "-j4"});
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_TRUE(c->bpf_pick);
   EXPECT_THAT(c->cpus, ElementsAre(0, 1, 2, 5));
   EXPECT_EQ(c->global_cpu, 1);
   EXPECT_EQ(c->slice, absl::Milliseconds(5));
-  EXPECT_EQ(c->model, Model::kPerCpu);
+  EXPECT_EQ(c->model, Model::kCentralized);
   EXPECT_THAT(c->command, ElementsAre("make", "-j4"));
+  absl::StatusOr<Config> p = Parse({"--model=per-cpu", "--slice", "2ms", "--", "true"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->model, Model::kPerCpu);
+  EXPECT_EQ(p->slice, absl::Milliseconds(2));
 }
 
 // Tests that -V and --version ask for the version, whatever follows.
@@ -72,8 +76,11 @@ TEST(CliFlags, RejectsBadInputWithAMessageNamingIt) {
   } cases[] = {
       {{"--bogus", "--", "true"}, "unknown flag '--bogus'"},
       {{"--slice=fast", "--", "true"}, "bad value 'fast' for --slice"},
-      {{"--cpus=3-1", "--", "true"}, "bad CPU list piece '3-1'"},
-      {{"--cpus=a", "--", "true"}, "bad CPU list piece 'a'"},
+      {{"--cpus=3-1", "--", "true"}, "bad CPU list '--cpus=3-1'"},
+      {{"--cpus=a", "--", "true"}, "bad CPU list '--cpus=a'"},
+      {{"--slice=5", "--", "true"}, "a duration needs a unit"},
+      {{"--model=percpu", "--global-cpu=1", "--", "true"}, "--global-cpu applies to the centralized"},
+      {{"--model=percpu", "--agent-spin=1ms", "--", "true"}, "--agent-spin applies to the centralized"},
       {{"--model=random", "--", "true"}, "--model=random is not a model"},
       {{"--watchdog=60s", "--", "true"}, "between 100ms and 30s"},
       {{"--pid=5", "--", "true"}, "either --pid or a command"},
@@ -86,6 +93,22 @@ TEST(CliFlags, RejectsBadInputWithAMessageNamingIt) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.says));
   }
+}
+
+// Tests that a huge CPU range fails at once, without being expanded.
+TEST(CliFlags, HugeCpuRangeFailsAtOnce) {
+  const absl::Time start = absl::Now();
+  absl::StatusOr<Config> r = Parse({"--cpus=0-100000000", "--", "true"});
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(100));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("use CPU numbers from 0 to"));
+}
+
+// Tests that boolean flags take the --no- form the CLI conventions use.
+TEST(CliFlags, BooleanFlagsTakeTheNoForm) {
+  absl::StatusOr<Config> c = Parse({"--bpf-pick", "--no-bpf-pick", "--", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->bpf_pick);
 }
 
 // Tests that CPU lists are sorted and deduplicated.

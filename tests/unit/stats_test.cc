@@ -3,6 +3,7 @@
 #include "agent/lib/stats.h"
 
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace gh {
 namespace {
@@ -33,11 +34,13 @@ TEST(AgentStats, CountsAndPrints) {
   EXPECT_NE(line.find("TASK_NEW=2"), std::string::npos) << line;
   EXPECT_NE(line.find("TARGET_STALE=1"), std::string::npos) << line;
   EXPECT_NE(line.find("slice_preemptions=2"), std::string::npos) << line;
-  const std::string json = s.ToJson();
-  EXPECT_NE(json.find("\"CPU_BUSY\":1"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"le64\":1"), std::string::npos) << json;
-  EXPECT_EQ(json.front(), '{');
-  EXPECT_EQ(json.back(), '}');
+  const nlohmann::json json = s.ToJson();
+  EXPECT_EQ(json["messages"]["CPU_BUSY"], 1) << json;
+  EXPECT_EQ(json["groups"]["le64"], 1) << json;
+  // A fixed schema: counts that stayed zero are there too.
+  EXPECT_EQ(json["messages"]["TASK_DEAD"], 0) << json;
+  EXPECT_EQ(json["txns"]["POISONED"], 0) << json;
+  EXPECT_EQ(json["counters"].size(), static_cast<size_t>(kNumAgentCounters));
 }
 
 }  // namespace

@@ -90,6 +90,38 @@ TEST(Topology, ReadsSiblingsL3AndNumaFromSysfs) {
   EXPECT_EQ(std::system(("rm -rf " + root).c_str()), 0);
 }
 
+// Tests that sparse CPU ids (SMT turned off, CPUs offline: online 0,2,4-5)
+// are kept as they are, never renumbered, with their groups.
+TEST(Topology, KeepsSparseCpuIdsFromSysfs) {
+  char tmpl[] = "/tmp/gh_topo_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string root = tmpl;
+  WriteFile(root + "/online", "0,2,4-5\n");
+  for (int c : {0, 2, 4, 5}) {
+    const std::string d = root + "/cpu" + std::to_string(c);
+    mkdir(d.c_str(), 0755);
+    mkdir((d + "/topology").c_str(), 0755);
+    // SMT off: each online CPU is its own core, except 4 and 5.
+    WriteFile(d + "/topology/thread_siblings_list", c >= 4 ? "4-5" : std::to_string(c));
+    mkdir((d + "/cache").c_str(), 0755);
+    mkdir((d + "/cache/index3").c_str(), 0755);
+    WriteFile(d + "/cache/index3/level", "3\n");
+    WriteFile(d + "/cache/index3/shared_cpu_list", c < 4 ? "0-3" : "4-7");
+    mkdir((d + (c < 4 ? "/node0" : "/node1")).c_str(), 0755);
+  }
+  auto t = Topology::FromSysfs(root);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->num_cpus(), 4);
+  EXPECT_EQ(t->cpu_id_limit(), 6);
+  EXPECT_EQ(t->all_cpus(), (CpuList{0, 2, 4, 5}));
+  EXPECT_EQ(t->cpu(4).id, 4);
+  EXPECT_EQ(t->siblings(5), (CpuList{4, 5}));
+  EXPECT_EQ(t->siblings(2), (CpuList{2}));
+  EXPECT_EQ(t->l3_siblings(2), (CpuList{0, 2}));
+  EXPECT_EQ(t->numa_cpus(4), (CpuList{4, 5}));
+  EXPECT_EQ(std::system(("rm -rf " + root).c_str()), 0);
+}
+
 // Tests that this machine's own sysfs yields a usable topology.
 TEST(Topology, ReadsThisMachine) {
   auto t = Topology::FromSysfs();
