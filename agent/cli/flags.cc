@@ -101,6 +101,14 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
       cfg.version = true;
       return cfg;
     }
+    if (arg == "-v" || arg == "--verbose") {
+      cfg.verbose++;
+      continue;
+    }
+    if (arg == "-vv") {
+      cfg.verbose += 2;
+      continue;
+    }
     if (arg == "--monitor") arg = "--monitor=1s";  // a bare --monitor: every second
     if (arg.rfind("--", 0) != 0) {
       return Usage(absl::StrCat("unexpected argument '", arg,
@@ -264,6 +272,10 @@ std::string UsageText() {
   out +=
       "  -h, --help\n"
       "      Print this help and exit.\n"
+      "  -v, --verbose\n"
+      "      With each stats line (--stats-interval), the kernel side's view:\n"
+      "      transaction slots, agent and task status words. Twice (-vv): libbpf's\n"
+      "      own messages too, such as the verifier's log.\n"
       "  -V, --version\n"
       "      Print the version and the git commit it was built from, and exit.\n"
       "\nEXAMPLES\n"
@@ -280,9 +292,8 @@ std::string UsageText() {
       "      counters. `sudo bpftool map dump name runqueue` shows the queue too.\n"
       "\nENVIRONMENT\n"
       "  SUDO_USER                 COMMAND runs as this user (unless --user).\n"
-      "  GHOST_HYBRID_DEBUG=1      With each stats line, the kernel side's view:\n"
-      "                            slots, agent status words, task status words.\n"
-      "  GHOST_HYBRID_LIBBPF_DEBUG=1  libbpf's own messages (verifier log).\n"
+      "  GHOST_HYBRID_DEBUG=1      Same as -v.\n"
+      "  GHOST_HYBRID_LIBBPF_DEBUG=1  Same as -vv.\n"
       "\nEXIT STATUS\n"
       "  COMMAND's own status when it ran under the scheduler throughout; else\n"
       "  70   the kernel ejected the scheduler while COMMAND ran (COMMAND's status\n"

@@ -52,6 +52,9 @@ struct Config {
   // --monitor[=INTERVAL]: watch a running instance (zero: not asked).
   absl::Duration monitor = absl::ZeroDuration();
   bool json = false;  // --monitor prints JSON lines
+  // -v: with each stats line, the kernel side's view; -vv: libbpf's own
+  // messages too. (Also GHOST_HYBRID_DEBUG=1, GHOST_HYBRID_LIBBPF_DEBUG=1.)
+  int verbose = 0;
   bool help = false;
   bool version = false;  // -V / --version
   std::vector<std::string> command;

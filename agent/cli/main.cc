@@ -173,6 +173,7 @@ int Run(const Config& cfg) {
   opts.pick_slice = cfg.slice;
   opts.resume_after_agent = cfg.model == Model::kCentralized;
   opts.enclave = *enclave;
+  opts.libbpf_debug = cfg.verbose >= 2;
   opts.pin_dir = kPinDir;
   opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;
   absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
@@ -227,7 +228,7 @@ int Run(const Config& cfg) {
     if (cfg.stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       Snapshot now = Snapshot::Take(stats, **sched);
       fprintf(stderr, "%s\n", StatsLine(first, prev, now, stats).c_str());
-      if (getenv("GHOST_HYBRID_DEBUG")) fputs(DebugState(**sched).c_str(), stderr);
+      if (cfg.verbose >= 1) fputs(DebugState(**sched).c_str(), stderr);
       prev = now;
       next_stats += cfg.stats_interval;
     }
@@ -278,6 +279,9 @@ int Run(const Config& cfg) {
 int main(int argc, char** argv) {
   absl::StatusOr<gh::Config> cfg = gh::ParseCommandLine(argc, argv);
   if (!cfg.ok()) return gh::Fail(gh::kExitUsage, cfg.status());
+  // The environment variables of earlier versions stay as aliases.
+  if (getenv("GHOST_HYBRID_LIBBPF_DEBUG")) cfg->verbose = std::max(cfg->verbose, 2);
+  if (getenv("GHOST_HYBRID_DEBUG")) cfg->verbose = std::max(cfg->verbose, 1);
   if (cfg->help) {
     fputs(gh::UsageText().c_str(), stdout);
     return gh::kExitOk;

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <atomic>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -28,6 +29,8 @@ std::mutex g_log_mu;
 std::vector<std::string>* g_warnings = new std::vector<std::string>();
 std::string* g_last_log = new std::string();  // verifier log tail
 
+std::atomic<bool> g_libbpf_debug{false};
+
 int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
   char buf[4096];
   vsnprintf(buf, sizeof(buf), fmt, args);
@@ -37,7 +40,7 @@ int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
     g_last_log->append(buf);
     if (g_last_log->size() > 16384) g_last_log->erase(0, g_last_log->size() - 16384);
   }
-  if (getenv("GHOST_HYBRID_LIBBPF_DEBUG")) fputs(buf, stderr);
+  if (g_libbpf_debug.load(std::memory_order_relaxed)) fputs(buf, stderr);
   return 0;
 }
 
@@ -109,6 +112,7 @@ absl::StatusOr<std::unique_ptr<BpfScheduler>> BpfScheduler::Load(
 }
 
 absl::Status BpfScheduler::Setup() {
+  g_libbpf_debug = options_.libbpf_debug;
   libbpf_set_print(LibbpfPrint);
   nr_cpus_ = libbpf_num_possible_cpus();
   if (nr_cpus_ <= 0 || nr_cpus_ > GH_MAX_CPUS) {

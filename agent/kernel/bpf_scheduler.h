@@ -43,6 +43,8 @@ struct BpfSchedulerOptions {
   // A task its CPU's agent preempted resumes when the agent parks, with no
   // message (the centralized model; per-CPU agents recommit it instead).
   bool resume_after_agent = false;
+  // Copy libbpf's own messages (verifier log, attach steps) to stderr.
+  bool libbpf_debug = false;
   std::string pin_dir;             // if set, pin the maps there (mode 0700)
 };
 

@@ -104,6 +104,16 @@ TEST(CliFlags, HugeCpuRangeFailsAtOnce) {
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("use CPU numbers from 0 to"));
 }
 
+// Tests that -v, --verbose and -vv add up.
+TEST(CliFlags, VerboseFlagsCount) {
+  absl::StatusOr<Config> c = Parse({"-v", "--verbose", "--", "true"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->verbose, 2);
+  absl::StatusOr<Config> vv = Parse({"-vv", "--", "true"});
+  ASSERT_TRUE(vv.ok()) << vv.status();
+  EXPECT_EQ(vv->verbose, 2);
+}
+
 // Tests that boolean flags take the --no- form the CLI conventions use.
 TEST(CliFlags, BooleanFlagsTakeTheNoForm) {
   absl::StatusOr<Config> c = Parse({"--bpf-pick", "--no-bpf-pick", "--", "true"});
