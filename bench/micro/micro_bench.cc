@@ -64,6 +64,7 @@
 #include "agent/lib/status_word.h"
 #include "bpf/intf.h"
 #include "micro.skel.h"
+#include "nlohmann/json.hpp"
 
 namespace {
 
@@ -851,73 +852,51 @@ class CollectingReporter : public benchmark::ConsoleReporter {
 
 // -------------------------------------------------------------- JSON output
 
+// The report, built in the order it is written: a thin builder over
+// nlohmann::ordered_json (the JSON library every writer in the project
+// uses), so that the sections read top-down as they are filled.
 class Json {
  public:
+  // Opens an object ('{') or array ('[') under `key` (nullptr: in an array,
+  // or the root); what follows goes into it until Close.
   void Open(const char* key, char brace) {
-    Key(key);
-    s_ += brace;
-    first_ = true;
-    depth_++;
+    stack_.push_back(Put(key, brace == '{' ? nlohmann::ordered_json::object()
+                                           : nlohmann::ordered_json::array()));
   }
-  void Close(char brace) {
-    depth_--;
-    s_ += '\n';
-    Indent();
-    s_ += brace;
-    first_ = false;
-  }
+  void Close(char) { stack_.pop_back(); }
+  // Whole numbers are written as integers; NaN and infinities as null.
   void Num(const char* key, double v) {
-    Key(key);
-    char buf[64];
     if (!std::isfinite(v)) {
-      s_ += "null";
+      Put(key, nullptr);
     } else if (v == std::floor(v) && std::fabs(v) < 1e15) {
-      snprintf(buf, sizeof(buf), "%.0f", v);
-      s_ += buf;
+      Put(key, static_cast<int64_t>(v));
     } else {
-      snprintf(buf, sizeof(buf), "%.4g", v);
-      s_ += buf;
+      Put(key, v);
     }
   }
-  void Str(const char* key, const std::string& v) {
-    Key(key);
-    s_ += '"';
-    for (char c : v) {
-      if (c == '"' || c == '\\') {
-        s_ += '\\';
-        s_ += c;
-      } else if (c == '\n') {
-        s_ += "\\n";
-      } else if (static_cast<unsigned char>(c) < 0x20) {
-        s_ += ' ';
-      } else {
-        s_ += c;
-      }
-    }
-    s_ += '"';
-  }
-  void Bool(const char* key, bool v) {
-    Key(key);
-    s_ += v ? "true" : "false";
-  }
-  std::string str() const { return s_ + "\n"; }
+  void Str(const char* key, const std::string& v) { Put(key, v); }
+  void Bool(const char* key, bool v) { Put(key, v); }
+  std::string str() const { return root_.dump(2) + "\n"; }
 
  private:
-  void Key(const char* key) {
-    if (!first_) s_ += ',';
-    if (depth_ > 0) s_ += '\n';
-    Indent();
-    first_ = false;
-    if (key) {
-      s_ += '"';
-      s_ += key;
-      s_ += "\": ";
+  // Adds `v` to the innermost open container and returns where it landed.
+  // Only the innermost container grows, so the pointers held for the outer
+  // ones stay valid.
+  nlohmann::ordered_json* Put(const char* key, nlohmann::ordered_json v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
     }
+    nlohmann::ordered_json& top = *stack_.back();
+    if (top.is_array()) {
+      top.push_back(std::move(v));
+      return &top.back();
+    }
+    top[key] = std::move(v);
+    return &top[key];
   }
-  void Indent() { s_.append(static_cast<size_t>(depth_) * 2, ' '); }
-  std::string s_;
-  bool first_ = true;
-  int depth_ = 0;
+  nlohmann::ordered_json root_;
+  std::vector<nlohmann::ordered_json*> stack_;
 };
 
 void PutPercentiles(Json& j, const char* key, const Percentiles& p) {
