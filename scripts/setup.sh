@@ -30,7 +30,7 @@ command -v apt-get >/dev/null || die "apt-get not found: this script supports De
 debs=(make g++ pkg-config clang-19 llvm-19 libelf-dev zlib1g-dev libzstd-dev
       libcap2 libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
       nlohmann-json3-dev qemu-system-x86 busybox-static cpio zstd rt-tests
-      python3 python3-matplotlib ca-certificates sudo help2man)
+      python3 python3-matplotlib ca-certificates sudo help2man man-db)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' \
