@@ -95,11 +95,11 @@ with open(os.path.join(d, "rows.jsonl"), "a") as f:
 sys.exit(0 if row["ok"] else 1)
 EOF
 done
-python3 - "$dir/rows.jsonl" "$result" "$secs" <<'EOF'
+python3 - "$dir/rows.jsonl" "$result" "$secs" "$($GH --version)" <<'EOF'
 import json, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
 out = {"seconds_per_mode": int(sys.argv[3]), "kernel": open("/proc/sys/kernel/osrelease").read().strip(),
-       "date": time.strftime("%Y-%m-%d"), "modes": rows}
+       "ghost_hybrid": sys.argv[4], "date": time.strftime("%Y-%m-%d"), "modes": rows}
 with open(sys.argv[2], "w") as f:
     json.dump(out, f, indent=1)
     f.write("\n")
