@@ -6,6 +6,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -48,9 +49,10 @@ ABSL_FLAG(std::string, user, "",
           "Run COMMAND as this user. Default: $SUDO_USER when run through sudo, so the "
           "workload does not run as root by accident.");
 ABSL_FLAG(absl::Duration, monitor, absl::ZeroDuration(),
-          "Watch the running ghost_hybrid from another shell: every INTERVAL (default 1s "
-          "when given as --monitor), a line of its kernel side's counters, as rates and "
-          "totals; ends with Ctrl-C or when that scheduler goes away.");
+          "Watch the running ghost_hybrid from another shell: every INTERVAL (seconds, or a "
+          "duration such as 500ms; 1 when given as --monitor alone), a line of its kernel "
+          "side's counters, as rates and totals; ends with Ctrl-C or when that scheduler goes "
+          "away.");
 ABSL_FLAG(bool, json, false, "With --monitor: one JSON object per line, every counter.");
 ABSL_FLAG(bool, dump, false,
           "Print the state of the running ghost_hybrid (runqueue, status words, "
@@ -109,7 +111,19 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
       cfg.verbose += 2;
       continue;
     }
-    if (arg == "--monitor") arg = "--monitor=1s";  // a bare --monitor: every second
+    // --monitor alone: every second; --monitor N or --monitor=N: N seconds
+    // (the scx schedulers' convention); --monitor=500ms as any duration.
+    if (arg == "--monitor") {
+      double secs;
+      if (i + 1 < argc && absl::SimpleAtod(argv[i + 1], &secs)) {
+        arg = absl::StrCat("--monitor=", argv[++i], "s");
+      } else {
+        arg = "--monitor=1s";
+      }
+    } else if (double secs; absl::StartsWith(arg, "--monitor=") &&
+               absl::SimpleAtod(arg.substr(10), &secs)) {
+      arg += "s";
+    }
     if (arg.rfind("--", 0) != 0) {
       return Usage(absl::StrCat("unexpected argument '", arg,
                                 "': put the command after '--', as in ghost_hybrid -- ", arg));

@@ -37,7 +37,7 @@ done
 check_true "--dump shows the runqueue" grep -q "^runqueue: " "$out/dump"
 check_true "--dump shows the counters" grep -qE '^  bpf_picks +[1-9]' "$out/dump"
 # --monitor from another shell: 1 s lines of JSON, until SIGINT.
-timeout --preserve-status -s INT 3.5 $GH --monitor=1s --json > "$out/mon"
+timeout --preserve-status -s INT 3.5 $GH --monitor=1 --json > "$out/mon"
 check "$?" 0 "ghost_hybrid --monitor ends with status 0 on SIGINT"
 check_true "--monitor --json: every line is JSON with every counter, and messages flow" \
   python3 -c "

@@ -114,6 +114,26 @@ TEST(CliFlags, VerboseFlagsCount) {
   EXPECT_EQ(vv->verbose, 2);
 }
 
+// Tests --monitor's forms: alone (every second), with seconds as the scx
+// schedulers take them, or with a duration.
+TEST(CliFlags, MonitorTakesSecondsOrADuration) {
+  struct Case {
+    std::vector<std::string> args;
+    absl::Duration want;
+  } cases[] = {
+      {{"--monitor"}, absl::Seconds(1)},
+      {{"--monitor=1", "--json"}, absl::Seconds(1)},
+      {{"--monitor", "2.5"}, absl::Milliseconds(2500)},
+      {{"--monitor=500ms"}, absl::Milliseconds(500)},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<Config> r = Parse(c.args);
+    ASSERT_TRUE(r.ok()) << c.args[0] << ": " << r.status();
+    EXPECT_EQ(r->monitor, c.want) << c.args[0];
+  }
+  EXPECT_FALSE(Parse({"--monitor=0.01"}).ok());  // under 100ms
+}
+
 // Tests that boolean flags take the --no- form the CLI conventions use.
 TEST(CliFlags, BooleanFlagsTakeTheNoForm) {
   absl::StatusOr<Config> c = Parse({"--bpf-pick", "--no-bpf-pick", "--", "true"});
