@@ -206,9 +206,19 @@ void Harness::Open(int cpu, uint64_t gtid, uint32_t task_barrier, int64_t agent_
   __atomic_store_n(&t->state, GH_TXN_OPEN, __ATOMIC_RELEASE);
 }
 
-std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::Duration timeout) {
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
+namespace {
+
+// The ABI cpumask of @cpus.
+void MaskOf(const std::vector<int>& cpus, uint64_t (&mask)[GH_CPUMASK_WORDS]) {
+  for (uint64_t& w : mask) w = 0;
   for (int cpu : cpus) mask[cpu / 64] |= 1ull << (cpu % 64);
+}
+
+}  // namespace
+
+std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::Duration timeout) {
+  uint64_t mask[GH_CPUMASK_WORDS];
+  MaskOf(cpus, mask);
   std::vector<uint32_t> out(cpus.size(), GH_TXN_SUBMITTED);
   if (!sched_->Commit(mask).ok()) return out;
   absl::Time end = absl::Now() + timeout;
@@ -230,18 +240,10 @@ std::string MsgTypeName(int type) { return Message::TypeName(type); }
 
 std::string TxnStateName(uint32_t state) { return RunRequest::StateName(state); }
 
-uint32_t Harness::CommitAtOnce(int cpu) {
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
-  mask[cpu / 64] |= 1ull << (cpu % 64);
-  absl::StatusOr<uint32_t> n = sched_->Commit(mask);
-  EXPECT_TRUE(n.ok() && *n == 1) << "the commit program did not take the slot";
-  return __atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE);
-}
-
-std::vector<uint32_t> Harness::CommitSyncAtOnce(const std::vector<int>& cpus) {
-  uint64_t mask[GH_CPUMASK_WORDS] = {};
-  for (int cpu : cpus) mask[cpu / 64] |= 1ull << (cpu % 64);
-  absl::StatusOr<uint32_t> n = sched_->Commit(mask, GH_COMMIT_ARGS_SYNC_GROUP);
+std::vector<uint32_t> Harness::CommitAtOnce(const std::vector<int>& cpus, uint32_t flags) {
+  uint64_t mask[GH_CPUMASK_WORDS];
+  MaskOf(cpus, mask);
+  absl::StatusOr<uint32_t> n = sched_->Commit(mask, flags);
   EXPECT_TRUE(n.ok() && *n == cpus.size()) << "the commit program did not take every slot";
   std::vector<uint32_t> out;
   for (int cpu : cpus) out.push_back(__atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE));

@@ -78,12 +78,15 @@ class Harness {
   // Commits the slots of @cpus as one group and waits for every outcome.
   std::vector<uint32_t> CommitGroup(const std::vector<int>& cpus, absl::Duration timeout);
   uint32_t CommitOne(int cpu, absl::Duration timeout) { return CommitGroup({cpu}, timeout)[0]; }
-  // Commits @cpu's open slot alone and returns its state read straight
-  // after the call: latched, the outcome is there, with no waiting.
-  uint32_t CommitAtOnce(int cpu);
-  // Commits the open slots of @cpus as one sync group (all or nothing) and
-  // returns their states, read straight after the call, in @cpus' order.
-  std::vector<uint32_t> CommitSyncAtOnce(const std::vector<int>& cpus);
+  // Commits the open slots of @cpus as one group with gh_commit @flags
+  // (enum gh_commit_args_flags) and returns their states read straight
+  // after the call, in @cpus' order: the commit is latched.
+  std::vector<uint32_t> CommitAtOnce(const std::vector<int>& cpus, uint32_t flags);
+  uint32_t CommitAtOnce(int cpu) { return CommitAtOnce({cpu}, 0)[0]; }
+  // ... as one sync group (all or nothing).
+  std::vector<uint32_t> CommitSyncAtOnce(const std::vector<int>& cpus) {
+    return CommitAtOnce(cpus, GH_COMMIT_ARGS_SYNC_GROUP);
+  }
 
  private:
   std::unique_ptr<BpfScheduler> sched_;
