@@ -91,10 +91,12 @@ class LostMessageWatch {
   static constexpr absl::Duration kAdoptScanPeriod = absl::Milliseconds(10);
 
   // Returns true iff the caller should recover now; then *adopt says
-  // whether to scan for lost TASK_NEWs too (only if `may_adopt`).
-  bool Due(uint64_t dropped, absl::Time now, bool may_adopt, bool* adopt) {
+  // whether to scan for lost TASK_NEWs too (only if `may_adopt`). Called in
+  // every agent round: the clock is read only once something was dropped.
+  bool Due(uint64_t dropped, const Enclave& clock, bool may_adopt, bool* adopt) {
     if (dropped == drops_seen_ && !adopt_pending_) return false;
     drops_seen_ = dropped;
+    const absl::Time now = clock.Now();
     *adopt = may_adopt && now - last_adopt_scan_ >= kAdoptScanPeriod;
     if (*adopt) last_adopt_scan_ = now;
     adopt_pending_ = may_adopt && !*adopt;

@@ -234,7 +234,7 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
 
 bool CentralizedFifoScheduler::RecoverIfMessagesLost() {
   bool adopt;
-  if (!lost_watch_.Due(enclave()->MessagesDropped(), MonotonicNow(), /*may_adopt=*/true, &adopt))
+  if (!lost_watch_.Due(enclave()->MessagesDropped(), *enclave(), /*may_adopt=*/true, &adopt))
     return false;
   RecoverLostMessages([](const CentralizedFifoTask*) { return true; }, adopt);
   return true;

@@ -271,7 +271,7 @@ void PerCpuFifoScheduler::RecoverIfMessagesLost(int cpu) {
   const bool is_default = cpu == default_cpu_;
   bool adopt;
   // Only the default agent looks for tasks whose TASK_NEW was lost.
-  if (!cs.lost_watch.Due(enclave()->MessagesDropped(), MonotonicNow(), is_default, &adopt))
+  if (!cs.lost_watch.Due(enclave()->MessagesDropped(), *enclave(), is_default, &adopt))
     return;
   const uint32_t own = static_cast<uint32_t>(cs.channel->id());
   // A task's channel is in its status word, changed only by AssociateTask:
