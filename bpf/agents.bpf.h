@@ -279,8 +279,12 @@ static __always_inline void rescue_stranded_tasks(void)
 			continue;
 		cpu_mark_held(cpu, 0);
 		cpu_rescued[i] = 1;
-		scx_bpf_dsq_reenq(SCX_DSQ_LOCAL_ON | cpu, 0);
-		stat_inc(GH_STAT_STRANDED_REENQS);
+		/* Without the kfunc (GH_KFEAT_DSQ_REENQ) they wait for the CPU
+		 * to schedule again; marked held, it gets no new commits. */
+		if (bpf_ksym_exists(scx_bpf_dsq_reenq)) {
+			scx_bpf_dsq_reenq(SCX_DSQ_LOCAL_ON | cpu, 0);
+			stat_inc(GH_STAT_STRANDED_REENQS);
+		}
 	}
 }
 

@@ -20,6 +20,7 @@
 
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "intf.h"
 
@@ -73,6 +74,7 @@ __u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
 __u8 agent_preempting[GH_MAX_CPUS];	/* the CPU's agent was queued to preempt
 					 * the task running there */
 __u64 stats[GH_NR_STATS];
+__u64 kernel_features;			/* enum gh_kernel_feature, by ops.init */
 __u64 gtid_generation;
 
 struct gh_exit_info exit_info;		/* written by ops.exit */

@@ -662,6 +662,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 	s32 err;
 	u32 cpu;
 
+	kernel_features = (bpf_ksym_exists(scx_bpf_dsq_reenq) ? GH_KFEAT_DSQ_REENQ : 0) |
+			  (bpf_core_field_exists(struct rq, ext_server) ? GH_KFEAT_EXT_SERVER : 0);
 	err = scx_bpf_create_dsq(GH_DSQ_AGENT, -1);
 	if (!err)
 		err = scx_bpf_create_dsq(GH_DSQ_BPF, -1);

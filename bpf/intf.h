@@ -412,6 +412,27 @@ enum gh_stat {
 	GH_NR_STATS,
 };
 
+/*
+ * Optional sched_ext features of the running kernel, as the loaded scheduler
+ * found them (bss kernel_features, set in ops.init): a kfunc is probed with
+ * bpf_ksym_exists(), a kernel field with bpf_core_field_exists(), the way
+ * tools/sched_ext/include/scx/compat.bpf.h does. One BPF object loads on
+ * every supported kernel; what each missing feature costs is documented
+ * where it is used and in README.md.
+ */
+enum gh_kernel_feature {
+	/* scx_bpf_dsq_reenq(): re-enqueue another CPU's local DSQ. Used to
+	 * rescue tasks stranded behind a higher class (agents.bpf.h). */
+	GH_KFEAT_DSQ_REENQ = 1 << 0,
+	/* rq->ext_server: a deadline server runs sched_ext tasks that a
+	 * higher class starves. Without it a task left on a CPU's local DSQ
+	 * while a fair task hogs that CPU waits until the hog stops (or the
+	 * watchdog ejects the scheduler). Nothing here depends on it: it is
+	 * reported, so that such an ejection can be understood. */
+	GH_KFEAT_EXT_SERVER = 1 << 1,
+	GH_NR_KFEATS = 2,
+};
+
 /* ------------------------------------------------------- layout checks */
 #ifdef __cplusplus
 #define GH_STATIC_ASSERT static_assert

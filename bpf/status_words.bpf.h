@@ -71,16 +71,24 @@ int gh_associate(struct gh_associate_args *args)
 	return 0;
 }
 
-/* The agent frees a batch of words (struct gh_sw_free_args). */
+/*
+ * The agent frees a batch of words (struct gh_sw_free_args). Each entry is
+ * copied out with bpf_probe_read_kernel(): the context of a SYSCALL program
+ * is a kernel copy of the caller's buffer, and kernels before 7.x (6.19)
+ * refuse a load through a context pointer that was moved at all.
+ */
 SEC("syscall")
 int gh_sw_free(struct gh_sw_free_args *args)
 {
 	u32 i, nr = args->nr, freed = 0;
+	typeof(args->words[0]) w;
 
 	if (nr > GH_SW_FREE_BATCH)
 		nr = GH_SW_FREE_BATCH;
 	for (i = 0; i < nr && i < GH_SW_FREE_BATCH; i++) {
-		if (sw_free_one(args->words[i].sw_index, args->words[i].gtid)) {
+		if (bpf_probe_read_kernel(&w, sizeof(w), &args->words[i]))
+			break;
+		if (sw_free_one(w.sw_index, w.gtid)) {
 			freed++;
 			stat_inc(GH_STAT_SW_FREED);
 		} else {

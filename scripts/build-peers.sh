@@ -86,10 +86,22 @@ for s in "${peers[@]}"; do
 done
 
 # --- 3. the guest kernel's config, for libbpf's CONFIG_ externs -----------
-kconfig=$cache/kernel/$GUEST_KERNEL_RELEASE/config
-if [ -f "$kconfig" ]; then
-  cp "$kconfig" "$out/config-$GUEST_KERNEL_RELEASE"
-else
-  say "note: $kconfig missing; scx_central needs /boot/config-\$(uname -r) or /proc/config.gz where it runs."
-fi
+# The peers read CONFIG_PREEMPT_RCU, CONFIG_LOCALVERSION and
+# CONFIG_CC_VERSION_TEXT (weak: libbpf only needs a config file to exist).
+# 6.19's config package has left the archive: its stand-in holds the one
+# value that matters, read from its BTF (task_struct has
+# rcu_read_lock_nesting only with CONFIG_PREEMPT_RCU).
+for rel in "$GUEST_KERNEL_RELEASE" "$OLDEST_KERNEL_RELEASE"; do
+  kconfig=$cache/kernel/$rel/config
+  if [ -f "$kconfig" ]; then
+    cp "$kconfig" "$out/config-$rel"
+  elif [ -f "$cache/kernel/$rel/vmlinux" ]; then
+    {
+      echo "# stand-in written by scripts/build-peers.sh: $rel's package has no config"
+      if "$BPFTOOL" btf dump file "$cache/kernel/$rel/vmlinux" format raw \
+          | awk "/^\[[0-9]+\] STRUCT 'task_struct' /{t=1; next} /^\[/{t=0} t && /^\t'rcu_read_lock_nesting' /{f=1} END{exit !f}"
+      then echo "CONFIG_PREEMPT_RCU=y"; fi
+    } > "$out/config-$rel"
+  fi
+done
 say "done: ${peers[*]} in $out"

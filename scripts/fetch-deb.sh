@@ -19,7 +19,7 @@ apt_ready=0
 private_apt() {
   [ $apt_ready -eq 1 ] && return
   local suites s
-  suites=$(printf '%s\n' "$GUEST_KERNEL_SUITE" "$BPFTOOL_SUITE" ${EXTRA_SUITES:-} | awk 'NF && !seen[$0]++')
+  suites=$(printf '%s\n' "$GUEST_KERNEL_SUITE" "${OLDEST_KERNEL_SUITE:-}" "$BPFTOOL_SUITE" ${EXTRA_SUITES:-} | awk 'NF && !seen[$0]++')
   mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/dl"
   {
     for s in $suites; do echo "deb http://deb.debian.org/debian $s main"; done

@@ -91,33 +91,52 @@ if [ ! -f "$libbpf/lib/libbpf.a" ]; then
 fi
 say "libbpf: $libbpf/lib/libbpf.a"
 
-# --- 5. guest kernel ------------------------------------------------------
-kdir=$cache/kernel/$GUEST_KERNEL_RELEASE
-if [ ! -f "$kdir/vmlinux" ] || [ ! -f "$kdir/config" ]; then
-  fetch_deb "$GUEST_KERNEL_PKG" "$GUEST_KERNEL_PKG_VERSION" "$GUEST_KERNEL_PKG_SHA256"; kdeb=$deb
-  fetch_deb "$GUEST_BASE_PKG" "$GUEST_KERNEL_PKG_VERSION" "$GUEST_BASE_PKG_SHA256"; bdeb=$deb
-  x=$(mktemp -d); dpkg-deb -x "$kdeb" "$x"; dpkg-deb -x "$bdeb" "$x"
-  m=$x/usr/lib/modules/$GUEST_KERNEL_RELEASE
-  grep -qx 'CONFIG_SCHED_CLASS_EXT=y' "$m/config" \
-    || die "$GUEST_KERNEL_PKG lacks CONFIG_SCHED_CLASS_EXT=y."
+# --- 5. guest kernels -----------------------------------------------------
+# install_kernel RELEASE PKG VERSION SHA256 [BASE_PKG BASE_SHA256]: unpacks
+# the package's vmlinuz (under /usr/lib/modules/RELEASE/ in 7.x packages,
+# /boot/ in 6.19's) into $cache/kernel/RELEASE and decompresses the vmlinux
+# QEMU boots (PVH). sched_ext is checked in the kernel's own BTF, which
+# every kernel has, not in its config, which not every package ships.
+install_kernel() {
+  local rel=$1 pkg=$2 ver=$3 sum=$4 base=${5:-} base_sum=${6:-}
+  local kdir=$cache/kernel/$rel x z off len
+  [ -f "$kdir/vmlinux" ] && return
+  fetch_deb "$pkg" "$ver" "$sum"
+  x=$(mktemp -d); dpkg-deb -x "$deb" "$x"
+  if [ -n "$base" ]; then fetch_deb "$base" "$ver" "$base_sum"; dpkg-deb -x "$deb" "$x"; fi
+  z=$x/usr/lib/modules/$rel/vmlinuz
+  [ -f "$z" ] || z=$x/boot/vmlinuz-$rel
+  [ -f "$z" ] || die "$pkg holds no vmlinuz for $rel."
   mkdir -p "$kdir"
-  cp "$m/vmlinuz" "$m/config" "$m/System.map" "$kdir/"
+  cp "$z" "$kdir/vmlinuz"
+  for f in config System.map; do
+    [ -f "$x/usr/lib/modules/$rel/$f" ] && cp "$x/usr/lib/modules/$rel/$f" "$kdir/"
+  done
   # The bzImage carries a zstd payload; its offset and length are in the
   # x86 boot header (setup_sects at 0x1f1, payload_offset/length at 0x248).
   # The last 4 bytes of the payload are the decompressed size, not zstd.
-  read -r off len < <(python3 - "$m/vmlinuz" <<'EOF'
+  read -r off len < <(python3 - "$z" <<'EOF2'
 import struct, sys
 d = open(sys.argv[1], 'rb').read(0x250)
 sects = d[0x1f1] or 4
 po, pl = struct.unpack_from('<II', d, 0x248)
 print((sects + 1) * 512 + po, pl - 4)
-EOF
+EOF2
 )
-  dd if="$m/vmlinuz" iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none \
+  dd if="$z" iflag=skip_bytes,count_bytes skip="$off" count="$len" status=none \
     | zstd -dqf -o "$kdir/vmlinux.tmp" \
-    || die "cannot decompress the guest kernel's zstd payload."
+    || die "cannot decompress the zstd payload of $rel's vmlinuz."
+  # (grep reads it all: with -q, bpftool's SIGPIPE would fail the pipe.)
+  "$bpftool" btf dump file "$kdir/vmlinux.tmp" format raw 2>/dev/null \
+    | grep "STRUCT 'sched_ext_ops'" >/dev/null \
+    || { rm -f "$kdir/vmlinux.tmp"; die "$pkg has no sched_ext (no sched_ext_ops in its BTF)."; }
   mv "$kdir/vmlinux.tmp" "$kdir/vmlinux"
   rm -rf "$x"
-fi
-say "guest kernel: $kdir/vmlinux ($GUEST_KERNEL_PKG $GUEST_KERNEL_PKG_VERSION)"
+}
+install_kernel "$GUEST_KERNEL_RELEASE" "$GUEST_KERNEL_PKG" "$GUEST_KERNEL_PKG_VERSION" \
+  "$GUEST_KERNEL_PKG_SHA256" "$GUEST_BASE_PKG" "$GUEST_BASE_PKG_SHA256"
+say "guest kernel: $cache/kernel/$GUEST_KERNEL_RELEASE/vmlinux ($GUEST_KERNEL_PKG $GUEST_KERNEL_PKG_VERSION)"
+install_kernel "$OLDEST_KERNEL_RELEASE" "$OLDEST_KERNEL_PKG" "$OLDEST_KERNEL_PKG_VERSION" \
+  "$OLDEST_KERNEL_PKG_SHA256"
+say "oldest guest kernel: $cache/kernel/$OLDEST_KERNEL_RELEASE/vmlinux ($OLDEST_KERNEL_PKG $OLDEST_KERNEL_PKG_VERSION)"
 say "done"

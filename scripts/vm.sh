@@ -6,7 +6,11 @@
 # host-built binaries and host-installed tools run unchanged; the repository
 # is shared writable at its own absolute path.
 #
-#   scripts/vm.sh [--cpus N] [--mem SIZE] [--timeout SECONDS] -- COMMAND...
+#   scripts/vm.sh [--kernel VERSION] [--cpus N] [--mem SIZE] [--timeout SECONDS] -- COMMAND...
+#
+# --kernel picks one of the pinned kernels by release or version prefix
+# (7.3, 6.19, 6.19.14+deb13-amd64); the default is the newest,
+# GUEST_KERNEL_RELEASE.
 #
 # COMMAND runs as root in the current directory with /proc, /sys, /dev,
 # bpffs (/sys/fs/bpf), tracefs, cgroup2 and /sys/kernel/sched_ext; /tmp and
@@ -20,17 +24,17 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../kernel-patches/guest-kernel.env
 . "$here/kernel-patches/guest-kernel.env"
 cache=${GHOST_HYBRID_CACHE:-/var/cache/ghost_hybrid}
-kernel=$cache/kernel/$GUEST_KERNEL_RELEASE/vmlinux
 
 usage() {
-  echo "usage: scripts/vm.sh [--cpus N] [--mem SIZE] [--timeout SECONDS] -- COMMAND..." >&2
+  echo "usage: scripts/vm.sh [--kernel VERSION] [--cpus N] [--mem SIZE] [--timeout SECONDS] -- COMMAND..." >&2
   exit 2
 }
 die() { printf 'vm.sh: %s\n' "$1" >&2; exit "${2:-125}"; }
 
-cpus=2 mem=2G timeout_s=600
+cpus=2 mem=2G timeout_s=600 want=$GUEST_KERNEL_RELEASE
 while [ $# -gt 0 ]; do
   case $1 in
+    --kernel) want=${2:-}; shift 2 || usage ;;
     --cpus) cpus=${2:-}; shift 2 || usage ;;
     --mem) mem=${2:-}; shift 2 || usage ;;
     --timeout) timeout_s=${2:-}; shift 2 || usage ;;
@@ -44,6 +48,12 @@ done
 [[ $mem =~ ^[0-9]+[MG]$ ]] || die "--mem must look like 512M or 2G, not '$mem'." 2
 [[ $timeout_s =~ ^[0-9]+$ ]] && [ "$timeout_s" -ge 1 ] \
   || die "--timeout must be a positive number of seconds, not '$timeout_s'." 2
+release=
+for r in "$GUEST_KERNEL_RELEASE" "$OLDEST_KERNEL_RELEASE"; do
+  case $r in "$want"|"$want".*|"$want"+*) release=$r; break ;; esac
+done
+[ -n "$release" ] || die "--kernel '$want' is not a pinned kernel: use $GUEST_KERNEL_RELEASE or $OLDEST_KERNEL_RELEASE (or a prefix such as $(echo "$OLDEST_KERNEL_RELEASE" | cut -d. -f1-2))." 2
+kernel=$cache/kernel/$release/vmlinux
 [ "$(id -u)" -eq 0 ] || die "must run as root (virtiofsd needs it): try sudo." 2
 [ -f "$kernel" ] || die "guest kernel $kernel missing: run 'sudo scripts/setup.sh'." 2
 busybox=$(command -v busybox) || die "busybox missing: run 'sudo scripts/setup.sh'." 2

@@ -25,6 +25,7 @@
 #include "agent/cli/report.h"
 #include "agent/kernel/bpf_scheduler.h"
 #include "agent/kernel/kernel_enclave.h"
+#include "agent/kernel/kernel_features.h"
 #include "agent/kernel/task_policy.h"
 #include "agent/lib/topology.h"
 #include "agent/schedulers/fifo_centralized.h"
@@ -143,6 +144,19 @@ void ReportEjection(const ExitInfo& e) {
   }
 }
 
+// -v: the optional kernel features the loaded scheduler found, and what
+// each missing one costs.
+void PrintKernelFeatures(uint64_t features) {
+  fprintf(stderr, "ghost_hybrid: sched_ext features in use: %s\n", KernelFeatureLine(features).c_str());
+  int n;
+  const KernelFeature* all = KernelFeatures(&n);
+  for (int i = 0; i < n; i++) {
+    if (!(features & all[i].bit)) {
+      fprintf(stderr, "ghost_hybrid: without %s (%s), %s.\n", all[i].name, all[i].probe, all[i].without);
+    }
+  }
+}
+
 int Run(const Config& cfg) {
   int nr_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_CONF));
   absl::StatusOr<Topology> topo = Topology::FromSysfs();
@@ -178,6 +192,7 @@ int Run(const Config& cfg) {
   opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;
   absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
   if (!sched.ok()) return ExitForLoadError(sched.status());
+  if (cfg.verbose >= 1) PrintKernelFeatures((*sched)->kernel_features());
   // A page fault in an agent could need a CPU that only the agent can give.
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     fprintf(stderr, "ghost_hybrid: warning: mlockall failed (%s); agent page faults may stall scheduling\n",
@@ -288,6 +303,9 @@ int main(int argc, char** argv) {
   }
   if (cfg->version) {
     printf("ghost_hybrid %s (commit %s)\n", GH_VERSION, GH_COMMIT);
+    // Optional: --version works on any kernel, with BTF or without.
+    absl::StatusOr<uint64_t> features = gh::ProbeKernelFeatures();
+    if (features.ok()) printf("this kernel's sched_ext features: %s\n", gh::KernelFeatureLine(*features).c_str());
     return gh::kExitOk;
   }
   if (cfg->monitor > absl::ZeroDuration()) return gh::RunMonitor(gh::kPinDir, cfg->monitor, cfg->json);

@@ -432,6 +432,10 @@ uint64_t BpfScheduler::stat(gh_stat which) const {
   return __atomic_load_n(&skel_->bss->stats[which], __ATOMIC_ACQUIRE);
 }
 
+uint64_t BpfScheduler::kernel_features() const {
+  return __atomic_load_n(&skel_->bss->kernel_features, __ATOMIC_ACQUIRE);
+}
+
 ExitInfo BpfScheduler::exit_info() const {
   ExitInfo info;
   info.kind = __atomic_load_n(&skel_->bss->exit_info.kind, __ATOMIC_ACQUIRE);

@@ -122,6 +122,9 @@ class BpfScheduler {
   const BpfSchedulerOptions& options() const { return options_; }
 
   uint64_t stat(gh_stat which) const;
+  // The optional kernel features the loaded scheduler found and uses
+  // (enum gh_kernel_feature; agent/kernel/kernel_features.h names them).
+  uint64_t kernel_features() const;
   ExitInfo exit_info() const;
   // True while the kernel runs this scheduler.
   bool Running() const;

@@ -17,6 +17,11 @@ BENCH_LATENCY_ARGS ?= --duration=8 --rounds=6
 # with host time, host load moved the ratios by more than 20% between runs.
 # Empty: host time.
 BENCH_VM_ICOUNT ?= 2
+# The guest kernel (scripts/vm.sh --kernel): empty, the newest pinned one,
+# whose results are bench/results/latency.*; another one (BENCH_KERNEL=6.19)
+# writes bench/results/kernel-6.19/.
+BENCH_KERNEL ?=
+BENCH_RESULTS := bench/results$(if $(BENCH_KERNEL),/kernel-$(BENCH_KERNEL))
 
 $(BUILD)/bench/wakebench: $(BUILD)/bench/latency/wakebench.o
 	$(call msg,LINK,$@)
@@ -34,10 +39,11 @@ bench-wakebench-smoke: $(BUILD)/bench/wakebench
 	$(Q)$(BUILD)/bench/wakebench --pairs=2 --duration=1 >/dev/null
 
 bench-latency: ghost_hybrid $(BUILD)/bench/wakebench $(BUILD)/bench/cyclictest_shim.so
-	$(Q)GHOST_HYBRID_VM_ICOUNT=$(BENCH_VM_ICOUNT) scripts/vm.sh --cpus 4 --mem 2G --timeout 3000 -- \
+	$(Q)GHOST_HYBRID_VM_ICOUNT=$(BENCH_VM_ICOUNT) scripts/vm.sh $(if $(BENCH_KERNEL),--kernel $(BENCH_KERNEL)) \
+	  --cpus 4 --mem 2G --timeout 3000 -- \
 	  scripts/compare-latency.sh $(BENCH_LATENCY_ARGS) --out=$(BUILD)/bench/latency
 	$(Q)echo "guest_clock=$(if $(BENCH_VM_ICOUNT),instruction counts (QEMU icount shift=$(BENCH_VM_ICOUNT): 2^$(BENCH_VM_ICOUNT) ns each),host time)" \
 	  >> $(BUILD)/bench/latency/raw/meta
-	$(Q)/usr/bin/python3 scripts/latency-report.py $(BUILD)/bench/latency bench/results
+	$(Q)/usr/bin/python3 scripts/latency-report.py $(BUILD)/bench/latency $(BENCH_RESULTS)
 
 -include $(BUILD)/bench/latency/wakebench.d
