@@ -193,7 +193,7 @@ UNITDIR := $(PREFIX)/lib/systemd/system
 $(BUILD)/ghost_hybrid.8: ghost_hybrid
 	$(call msg,MAN,$@)
 	$(Q)help2man --no-info --section=8 --name="ghOSt-style user-space scheduling on sched_ext" \
-	  --output=$@ ./ghost_hybrid
+	  --version-string="$$(./ghost_hybrid --version | head -1)" --output=$@ ./ghost_hybrid
 
 $(BUILD)/ghost_hybrid.service: dist/ghost_hybrid.service.in
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@

@@ -95,7 +95,7 @@ with open(os.path.join(d, "rows.jsonl"), "a") as f:
 sys.exit(0 if row["ok"] else 1)
 EOF
 done
-python3 - "$dir/rows.jsonl" "$result" "$secs" "$($GH --version)" <<'EOF'
+python3 - "$dir/rows.jsonl" "$result" "$secs" "$($GH --version | head -1)" <<'EOF'
 import json, sys, time
 rows = [json.loads(l) for l in open(sys.argv[1])]
 out = {"seconds_per_mode": int(sys.argv[3]), "kernel": open("/proc/sys/kernel/osrelease").read().strip(),

@@ -128,6 +128,11 @@ absl::Status BpfScheduler::Setup() {
   }
   skel_ = ghost_hybrid__open();
   if (!skel_) return absl::InternalError("cannot open the BPF object (libbpf).");
+  if (options_.libbpf_debug) {
+    // -vv: the verifier's statistics of each program (insns, time).
+    struct bpf_program* prog;
+    bpf_object__for_each_program(prog, skel_->obj) bpf_program__set_log_level(prog, 4);
+  }
   skel_->rodata->bpf_pick = options_.bpf_pick;
   skel_->rodata->txn_slice_ns = ToNs(options_.txn_slice);
   skel_->rodata->pick_slice_ns = ToNs(options_.pick_slice);
@@ -151,6 +156,7 @@ absl::Status BpfScheduler::Setup() {
     return absl::InternalError(absl::StrCat("cannot size the default channel: ", strerror(errno)));
   }
 
+  absl::Time t0 = absl::Now();
   if (ghost_hybrid__load(skel_) != 0) {
     std::lock_guard<std::mutex> lock(g_log_mu);
     std::string tail = g_last_log->size() > 2000 ? g_last_log->substr(g_last_log->size() - 2000)
@@ -160,6 +166,8 @@ absl::Status BpfScheduler::Setup() {
         "); this ghost_hybrid build does not match the running kernel: rebuild "
         "with 'make clean all'. Verifier log tail:\n", tail));
   }
+  start_up_.verify = absl::Now() - t0;
+  t0 = absl::Now();
   // Enclave: all CPUs unless told otherwise.
   for (int cpu = 0; cpu < nr_cpus_; cpu++) {
     bool in = options_.enclave.empty();
@@ -178,7 +186,10 @@ absl::Status BpfScheduler::Setup() {
   if (!options_.pin_dir.empty()) {
     if (absl::Status s = PinMaps(); !s.ok()) return s;
   }
+  start_up_.prepare = absl::Now() - t0;
+  t0 = absl::Now();
   link_ = bpf_map__attach_struct_ops(skel_->maps.ghost_hybrid_ops);
+  start_up_.attach = absl::Now() - t0;
   if (!link_) {
     int err = errno;
     if (err == EBUSY || err == EEXIST) {

@@ -121,6 +121,13 @@ class BpfScheduler {
   bool in_enclave(int cpu) const;
   const BpfSchedulerOptions& options() const { return options_; }
 
+  // Where Load()'s time went: the verifier (loading the object), filling
+  // and mapping the maps, and the kernel enabling the scheduler.
+  struct StartUp {
+    absl::Duration verify, prepare, attach;
+  };
+  const StartUp& start_up() const { return start_up_; }
+
   uint64_t stat(gh_stat which) const;
   // The optional kernel features the loaded scheduler found and uses
   // (enum gh_kernel_feature; agent/kernel/kernel_features.h names them).
@@ -157,6 +164,7 @@ class BpfScheduler {
   std::vector<int> doorbell_fds_;   // per CPU, -1 if none
   std::vector<std::unique_ptr<RingChannel>> doorbells_;  // per CPU, or null
   std::vector<std::string> pinned_;
+  StartUp start_up_;
 };
 
 // Returns OK if this kernel can run ghost_hybrid, or why not.

@@ -55,6 +55,10 @@ absl::StatusOr<uint64_t> ProbeKernelFeatures() {
         "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux: ", strerror(errno),
         "): the kernel needs CONFIG_DEBUG_INFO_BTF=y."));
   }
+  if (btf__find_by_name_kind(btf, "sched_ext_ops", BTF_KIND_STRUCT) < 0) {
+    btf__free(btf);
+    return absl::NotFoundError("this kernel has no sched_ext (CONFIG_SCHED_CLASS_EXT).");
+  }
   uint64_t features = 0;
   for (const KernelFeature& f : kFeatures) {
     if (BtfHas(btf, f.probe)) features |= f.bit;

@@ -29,7 +29,8 @@ struct KernelFeature {
 // Every feature of enum gh_kernel_feature, in bit order.
 const KernelFeature* KernelFeatures(int* n);
 
-// The features the running kernel's BTF (/sys/kernel/btf/vmlinux) has.
+// The features the running kernel's BTF (/sys/kernel/btf/vmlinux) has;
+// NotFound if it has no sched_ext at all.
 absl::StatusOr<uint64_t> ProbeKernelFeatures();
 
 // "+dsq_reenq -ext_server": each feature, + if @features has it.

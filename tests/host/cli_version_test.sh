@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Tests `ghost_hybrid --version` and `-V`: exit 0, one line naming the
+# Tests `ghost_hybrid --version` and `-V`: exit 0, a first line naming the
 # version (VERSION) and the git commit the binary was built from; and
 # `--help` (the README's other command that needs no scheduler): exit 0,
 # within 80 columns, with its EXAMPLES, ENVIRONMENT and EXIT STATUS
@@ -10,7 +10,8 @@ fail=0
 want_version=$(cat VERSION)
 want_commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 for flag in --version -V; do
-  line=$(./ghost_hybrid $flag); rc=$?
+  out=$(./ghost_hybrid $flag); rc=$?
+  line=$(printf '%s\n' "$out" | head -1)
   [ "$rc" -eq 0 ] || { echo "FAIL: ghost_hybrid $flag exited $rc"; fail=1; }
   case "$line" in
     "ghost_hybrid $want_version (commit $want_commit"*) ;;
