@@ -98,8 +98,7 @@ for rel in "$GUEST_KERNEL_RELEASE" "$OLDEST_KERNEL_RELEASE"; do
   elif [ -f "$cache/kernel/$rel/vmlinux" ]; then
     {
       echo "# stand-in written by scripts/build-peers.sh: $rel's package has no config"
-      if "$BPFTOOL" btf dump file "$cache/kernel/$rel/vmlinux" format raw \
-          | awk "/^\[[0-9]+\] STRUCT 'task_struct' /{t=1; next} /^\[/{t=0} t && /^\t'rcu_read_lock_nesting' /{f=1} END{exit !f}"
+      if "$here/scripts/btf-has.sh" "$cache/kernel/$rel/vmlinux" task_struct.rcu_read_lock_nesting
       then echo "CONFIG_PREEMPT_RCU=y"; fi
     } > "$out/config-$rel"
   fi

@@ -148,11 +148,9 @@ void ReportEjection(const ExitInfo& e) {
 // each missing one costs.
 void PrintKernelFeatures(uint64_t features) {
   fprintf(stderr, "ghost_hybrid: sched_ext features in use: %s\n", KernelFeatureLine(features).c_str());
-  int n;
-  const KernelFeature* all = KernelFeatures(&n);
-  for (int i = 0; i < n; i++) {
-    if (!(features & all[i].bit)) {
-      fprintf(stderr, "ghost_hybrid: without %s (%s), %s.\n", all[i].name, all[i].probe, all[i].without);
+  for (const KernelFeature& f : KernelFeatures()) {
+    if (!(features & f.bit)) {
+      fprintf(stderr, "ghost_hybrid: without %s (%s), %s.\n", f.name, f.probe, f.without);
     }
   }
 }

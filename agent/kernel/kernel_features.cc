@@ -43,10 +43,7 @@ bool BtfHas(const struct btf* btf, const char* probe) {
 
 }  // namespace
 
-const KernelFeature* KernelFeatures(int* n) {
-  *n = GH_NR_KFEATS;
-  return kFeatures;
-}
+absl::Span<const KernelFeature> KernelFeatures() { return kFeatures; }
 
 absl::StatusOr<uint64_t> ProbeKernelFeatures() {
   struct btf* btf = btf__load_vmlinux_btf();

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 
 namespace gh {
 
@@ -27,7 +28,7 @@ struct KernelFeature {
 };
 
 // Every feature of enum gh_kernel_feature, in bit order.
-const KernelFeature* KernelFeatures(int* n);
+absl::Span<const KernelFeature> KernelFeatures();
 
 // The features the running kernel's BTF (/sys/kernel/btf/vmlinux) has;
 // NotFound if it has no sched_ext at all.

@@ -6,13 +6,9 @@
 # match what bpftool reads from the kernel's BTF. Runs on every guest kernel
 # (make test boots two), so each kernel's answer is checked.
 . "$(dirname "$0")/lib.sh"
-btf=$out/btf.raw
-bpftool btf dump file /sys/kernel/btf/vmlinux format raw > "$btf"
-want=
-if grep -q "FUNC 'scx_bpf_dsq_reenq' " "$btf"; then want="+dsq_reenq"; else want="-dsq_reenq"; fi
-# rq's members follow its STRUCT line, each on a tab-indented line.
-if awk "/^\[[0-9]+\] STRUCT 'rq' /{in_rq=1; next} /^\[/{in_rq=0} in_rq && /^\t'ext_server' /{f=1} END{exit !f}" "$btf"
-then want="$want +ext_server"; else want="$want -ext_server"; fi
+has() { scripts/btf-has.sh /sys/kernel/btf/vmlinux "$1"; }
+if has scx_bpf_dsq_reenq; then want="+dsq_reenq"; else want="-dsq_reenq"; fi
+if has rq.ext_server; then want="$want +ext_server"; else want="$want -ext_server"; fi
 echo "kernel $(uname -r): expecting $want"
 
 $GH -v --stats-interval=0 -- true 2>"$out/err"
