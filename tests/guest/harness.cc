@@ -236,6 +236,19 @@ std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::D
   return out;
 }
 
+uint32_t Harness::CommitOneWhenCpuFree(int cpu, absl::Duration timeout) {
+  const gh_txn opened = *sched_->txn(cpu);
+  absl::Time end = absl::Now() + timeout;
+  for (;;) {
+    uint32_t s = CommitOne(cpu, end - absl::Now());
+    if (s != GH_TXN_CPU_UNAVAIL || absl::Now() >= end) return s;
+    absl::SleepFor(absl::Milliseconds(1));
+    Open(cpu, opened.gtid, opened.task_barrier,
+         opened.check_agent_barrier ? static_cast<int64_t>(opened.agent_barrier) : -1,
+         opened.commit_flags);
+  }
+}
+
 std::string MsgTypeName(int type) { return Message::TypeName(type); }
 
 std::string TxnStateName(uint32_t state) { return RunRequest::StateName(state); }
@@ -256,6 +269,14 @@ void SetAffinity(pid_t pid, const std::vector<int>& cpus) {
   for (int c : cpus) CPU_SET(c, &set);
   EXPECT_EQ(sched_setaffinity(pid, sizeof(set), &set), 0);
 }
+
+ScopedAffinity::ScopedAffinity(const std::vector<int>& cpus) {
+  CPU_ZERO(&saved_);
+  EXPECT_EQ(sched_getaffinity(0, sizeof(saved_), &saved_), 0);
+  SetAffinity(0, cpus);
+}
+
+ScopedAffinity::~ScopedAffinity() { sched_setaffinity(0, sizeof(saved_), &saved_); }
 
 std::vector<int> CpusUpTo(int last) {
   std::vector<int> cpus;

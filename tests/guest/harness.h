@@ -8,6 +8,7 @@
 #ifndef GHOST_HYBRID_TESTS_GUEST_HARNESS_H_
 #define GHOST_HYBRID_TESTS_GUEST_HARNESS_H_
 
+#include <sched.h>
 #include <sys/types.h>
 
 #include <functional>
@@ -78,6 +79,12 @@ class Harness {
   // Commits the slots of @cpus as one group and waits for every outcome.
   std::vector<uint32_t> CommitGroup(const std::vector<int>& cpus, absl::Duration timeout);
   uint32_t CommitOne(int cpu, absl::Duration timeout) { return CommitGroup({cpu}, timeout)[0]; }
+  // Commits @cpu's open slot as an agent would: CPU_UNAVAIL means a
+  // higher class holds the CPU for now (a kworker, or this harness woken
+  // there), so the same slot is opened again and committed once more
+  // every millisecond until another outcome or @timeout. Returns the last
+  // outcome.
+  uint32_t CommitOneWhenCpuFree(int cpu, absl::Duration timeout);
   // Commits the open slots of @cpus as one group with gh_commit @flags
   // (enum gh_commit_args_flags) and returns their states read straight
   // after the call, in @cpus' order: the commit is latched.
@@ -99,6 +106,18 @@ std::string ReadFile(const std::string& path);
 
 // Sets the affinity of @pid (0: the caller) to @cpus; a test failure if not.
 void SetAffinity(pid_t pid, const std::vector<int>& cpus);
+// Keeps the calling thread on @cpus for its lifetime, then restores the
+// affinity it had: gtest runs every test in one process.
+class ScopedAffinity {
+ public:
+  explicit ScopedAffinity(const std::vector<int>& cpus);
+  ~ScopedAffinity();
+  ScopedAffinity(const ScopedAffinity&) = delete;
+  ScopedAffinity& operator=(const ScopedAffinity&) = delete;
+
+ private:
+  cpu_set_t saved_;
+};
 // CPUs 0..@last.
 std::vector<int> CpusUpTo(int last);
 // Forks a managed child that spins until killed, on @cpus from the start.

@@ -37,7 +37,7 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   // no agent, a task our polling preempted would never be committed again.
   const int target = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
   ASSERT_GE(target, 1) << "run with scripts/vm.sh --cpus 2 or more";
-  SetAffinity(0, {0});  // this fair-class process: off the task's CPU
+  ScopedAffinity off_task_cpu({0});  // this fair-class process: off the task's CPU
   auto k = ScriptedChild::Spawn();
   ASSERT_TRUE(k.ok());
   const pid_t pid = k->pid();
@@ -71,7 +71,7 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   Harness& H = **h;
   const int target = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)) - 1;
   ASSERT_GE(target, 1) << "run with scripts/vm.sh --cpus 2 or more";
-  SetAffinity(0, {0});  // this fair-class process: off the task's CPU
+  ScopedAffinity off_task_cpu({0});  // this fair-class process: off the task's CPU
   const pid_t victim = SpawnSpinner(CpusUpTo(target));
   ASSERT_GT(victim, 0);
   ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_NEW, kWait), nullptr);

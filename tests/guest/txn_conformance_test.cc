@@ -191,10 +191,7 @@ TEST(TxnConformance, KernelGivesEveryCaseItsOutcome) {
   const int ncpu = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   ASSERT_GE(ncpu, 3) << "run with scripts/vm.sh --cpus 3 or more";
   const int last = ncpu - 1;
-  cpu_set_t self;
-  CPU_ZERO(&self);
-  CPU_SET(last, &self);
-  ASSERT_EQ(sched_setaffinity(0, sizeof(self), &self), 0);
+  ScopedAffinity outside_enclave({last});
   for (const TxnConformanceRow& row : kTxnConformance) {
     TxnOutcomes got = RunCase(row.c, last);
     // The fast-path case races with the guest itself: anything that takes
@@ -206,10 +203,6 @@ TEST(TxnConformance, KernelGivesEveryCaseItsOutcome) {
     }
     ExpectOutcomes("kernel", row, got);
   }
-  cpu_set_t all;
-  CPU_ZERO(&all);
-  for (int c = 0; c < ncpu; c++) CPU_SET(c, &all);
-  sched_setaffinity(0, sizeof(all), &all);
 }
 
 }  // namespace
