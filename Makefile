@@ -49,7 +49,7 @@ CXXFLAGS += -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
 # Abseil is linked statically: its ~40 shared libraries cost ghost_hybrid
 # about a second of start-up in the TCG guest (every command the tests and
 # benchmarks run there, --dump included).
-ABSL_PKGS := absl_flags absl_flags_parse absl_status absl_statusor absl_strings \
+ABSL_PKGS := absl_flags absl_flags_parse absl_status absl_statusor absl_strings absl_raw_hash_set absl_hash \
 	absl_str_format absl_time absl_synchronization
 ABSL_LIBS := -Wl,-Bstatic $(filter -labsl_%,$(shell pkg-config --static --libs $(ABSL_PKGS) 2>/dev/null)) \
 	-Wl,-Bdynamic $(filter-out -labsl_% -L%,$(shell pkg-config --static --libs $(ABSL_PKGS) 2>/dev/null))
@@ -75,7 +75,7 @@ GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 .PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak \
         install uninstall
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
-     $(BUILD)/tests/churn
+     $(BUILD)/tests/churn $(BUILD)/tests/ghost_hybrid_abi_skew
 
 setup:
 	$(Q)scripts/setup.sh
@@ -135,6 +135,20 @@ $(BUILD)/libghost_kernel.a: $(KERN_OBJS)
 ghost_hybrid: $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
 	$(call msg,LINK,$@)
 	$(Q)$(CXX) -o $@ $(CLI_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(LDLIBS)
+
+# The same agent built as if its ABI were one version newer: the guest test
+# of --attach checks that a persistent scheduler refuses it. Only the
+# translation unit that stamps and checks the ABI differs.
+$(BUILD)/tests/abi_skew/persistent_scheduler.o: agent/kernel/persistent_scheduler.cc $(SKELS)
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) -DGH_ABI_VERSION=$$(( $$(sed -n 's/^#define GH_ABI_VERSION //p' bpf/intf.h) + 1 )) -c $< -o $@
+
+$(BUILD)/tests/ghost_hybrid_abi_skew: $(CLI_OBJS) $(BUILD)/tests/abi_skew/persistent_scheduler.o \
+    $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a
+	$(call msg,LINK,$@)
+	$(Q)$(CXX) -o $@ $(CLI_OBJS) $(BUILD)/tests/abi_skew/persistent_scheduler.o \
+	  $(BUILD)/libghost_kernel.a $(BUILD)/libghost_agent.a $(BPF_LIBS) $(LDLIBS)
 
 # The CLI's flag parsing is unit-tested too (it needs no skeleton).
 $(BUILD)/tests/unit_tests: $(UNIT_OBJS) $(BUILD)/agent/cli/flags.o $(BUILD)/libghost_agent.a

@@ -55,6 +55,10 @@ const volatile bool send_cpu_tick;
  * the agent parks (the agent keeps believing it runs there). The per-CPU
  * model's agents recommit their CPU's task themselves instead. */
 const volatile bool resume_after_agent;
+/* --persist: the scheduler outlives its agent (its link is pinned), and
+ * while no agent is attached BPF runs every managed task itself
+ * (agentless()), until the next agent attaches (ghost_hybrid --attach). */
+const volatile bool persist;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 
 /* ---- run-time state user space reads/writes through skel->bss/data ---- */
@@ -76,6 +80,9 @@ __u8 agent_preempting[GH_MAX_CPUS];	/* the CPU's agent was queued to preempt
 __u64 stats[GH_NR_STATS];
 __u64 kernel_features;			/* enum gh_kernel_feature, by ops.init */
 __u64 gtid_generation;
+__u32 nr_agents;			/* agent threads alive (ops.enable/disable) */
+__s32 agent_tgid;			/* the process whose agents decide, 0:
+					 * none; written by that process */
 
 struct gh_exit_info exit_info;		/* written by ops.exit */
 char exit_dump[GH_EXIT_DUMP_LEN];	/* the kernel's debug dump, by ops.exit */
@@ -234,6 +241,22 @@ static __always_inline bool task_migration_disabled(struct task_struct *p)
 	if (p == bpf_get_current_task_btf() && md > 0)
 		md--;
 	return md > 0;
+}
+
+/*
+ * A persistent scheduler with no agent attached (between an agent's exit
+ * or death and the next --attach): BPF runs every managed task itself,
+ * in FIFO order, with the kernel enforcing pick_slice_ns.
+ */
+static __always_inline bool agentless(void)
+{
+	return persist && !READ_ONCE(nr_agents);
+}
+
+/* True while BPF runs queued tasks: --bpf-pick, or no agent to decide. */
+static __always_inline bool fast_path_on(void)
+{
+	return bpf_pick || agentless();
 }
 
 /* Managed task = has a gtid and is not an agent thread. */

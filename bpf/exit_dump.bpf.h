@@ -27,9 +27,10 @@
 
 void BPF_STRUCT_OPS(ghost_hybrid_dump, struct scx_dump_ctx *dctx)
 {
-	gh_dump("ghost_hybrid: global_cpu=%d bpf_pick=%d agent DSQ %d queued, fast-path DSQ %d",
-		global_cpu, bpf_pick, scx_bpf_dsq_nr_queued(GH_DSQ_AGENT),
-		scx_bpf_dsq_nr_queued(GH_DSQ_BPF));
+	gh_dump("ghost_hybrid: global_cpu=%d bpf_pick=%d persist=%d agent threads %u of pid %d",
+		global_cpu, bpf_pick, persist, nr_agents, agent_tgid);
+	gh_dump("ghost_hybrid: agent DSQ %d queued, fast-path DSQ %d",
+		scx_bpf_dsq_nr_queued(GH_DSQ_AGENT), scx_bpf_dsq_nr_queued(GH_DSQ_BPF));
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_dump_cpu, struct scx_dump_ctx *dctx, s32 cpu, bool idle)

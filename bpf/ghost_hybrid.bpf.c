@@ -46,6 +46,13 @@
  *    stopped and the fast path is off; ops.exit records why for the loader.
  *    When the loader exits for any reason its struct_ops link closes and
  *    every managed task returns to the fair class.
+ *
+ * e. Persistence (--persist). The loader pins the link, so the scheduler
+ *    outlives its agent. When the last agent thread exits (a crash, a
+ *    SIGKILL, or a planned --detach), the fast path runs every managed
+ *    task (agentless()) until another agent attaches (ghost_hybrid
+ *    --attach) and takes its tasks over from their status words. The
+ *    watchdog stays armed throughout.
  */
 #include "common.bpf.h"
 #include "messages.bpf.h"
@@ -94,7 +101,7 @@ static __always_inline void cpu_take_over(s32 cpu, u32 idx)
 /* The message flags of an off-CPU or wakeup event under the fast path. */
 static __always_inline u32 queued_flag(void)
 {
-	return bpf_pick ? GH_MSG_F_BPF_QUEUED : 0;
+	return fast_path_on() ? GH_MSG_F_BPF_QUEUED : 0;
 }
 
 s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
@@ -108,7 +115,7 @@ s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
 		return tctx->agent_cpu;
 	if (!is_managed(tctx))
 		return prev_cpu;
-	if (!bpf_pick) {
+	if (!fast_path_on()) {
 		/*
 		 * The centralized agent will place it: queue it where the
 		 * waker runs, so that no idle CPU is woken just to hand it to
@@ -252,7 +259,7 @@ static __always_inline bool slice_renew(struct task_struct *prev)
 	    task_migration_disabled(prev))
 		return false;
 	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) ||
-	    (bpf_pick && scx_bpf_dsq_nr_queued(GH_DSQ_BPF)) || locked_cpu_runs_higher_class())
+	    scx_bpf_dsq_nr_queued(GH_DSQ_BPF) || locked_cpu_runs_higher_class())
 		return false;
 	prev->scx.slice = tctx->slice_ns ?: pick_slice_ns;
 	stat_inc(GH_STAT_SLICE_EXTENSIONS);
@@ -277,7 +284,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
 	    (READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE))
 		return;
 pick:
-	if (bpf_pick)
+	/* A persistent scheduler's fast queue may hold tasks queued while no
+	 * agent was attached: they run even once one is. */
+	if (bpf_pick || persist)
 		fast_pick(cpu);
 }
 
@@ -297,7 +306,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 	if (!(enq_flags & SCX_ENQ_WAKEUP))
 		return;
 	/* Put on a CPU by select_cpu already: no enqueue follows. */
-	if (bpf_pick && tctx->picked_by_bpf) {
+	if (fast_path_on() && tctx->picked_by_bpf) {
 		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id());
 		return;
 	}
@@ -339,12 +348,17 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		tctx->resuming = 1;
 	}
 	news_flush(tctx, p);
-	picked = tctx->picked_by_bpf && !tctx->txn_commit;
+	/* Popped from a departed agent's queue (fast_pick): a pick too. */
+	picked = (tctx->picked_by_bpf ||
+		  (READ_ONCE(tctx->owner) == GH_OWNER_AGENT && agentless())) &&
+		 !tctx->txn_commit;
 	custody_end(tctx);
 	if (picked) {
 		tctx->commit_time = now;
 		tctx->slice_ns = pick_slice_ns;
 		stat_inc(GH_STAT_BPF_PICKS);
+		if (agentless())
+			stat_inc(GH_STAT_AGENTLESS_PICKS);
 	} else if (!tctx->txn_commit && !tctx->resuming) {
 		tctx->slice_ns = 0;	/* run by the kernel itself: no decision */
 	}
@@ -543,6 +557,7 @@ static __always_inline void agent_enable(struct task_ctx *tctx, s32 cpu, u32 pid
 
 	tctx->is_agent = 1;
 	tctx->agent_cpu = cpu;
+	__sync_fetch_and_add(&nr_agents, 1);
 	if (asw) {
 		asw->gtid = GH_GTID_MAKE(0, pid);
 		asw->cpu = cpu;
@@ -613,7 +628,13 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 		sw = agent_sw_of(tctx->agent_cpu);
 		if (sw)
 			__sync_fetch_and_and(&sw->flags, ~GH_SW_INUSE);
+		/* A later thread that reuses this tid is no agent. */
+		if (cpu_valid(tctx->agent_cpu) &&
+		    agent_pid[tctx->agent_cpu & (GH_MAX_CPUS - 1)] == p->pid)
+			agent_pid[tctx->agent_cpu & (GH_MAX_CPUS - 1)] = 0;
 		tctx->is_agent = 0;
+		if (__sync_sub_and_fetch(&nr_agents, 1) == 0 && persist)
+			handover_to_fast_path();
 		return;
 	}
 	if (!is_managed(tctx))

@@ -409,6 +409,7 @@ enum gh_stat {
 	GH_STAT_SW_FREED,	/* task words freed by the agent (gh_sw_free) */
 	GH_STAT_SW_FREE_REJECTED, /* gh_sw_free entries not CANFREE or not the gtid's */
 	GH_STAT_STRANDED_REENQS, /* a held CPU's local DSQ re-enqueued (once per hold) */
+	GH_STAT_AGENTLESS_PICKS, /* of BPF_PICKS: while no agent was attached (--persist) */
 	GH_NR_STATS,
 };
 
@@ -433,6 +434,42 @@ enum gh_kernel_feature {
 	GH_NR_KFEATS = 2,
 };
 
+/* ------------------------------------------------ persistent schedulers */
+
+/*
+ * The version of this ABI: bump it with any change to this file, to the
+ * maps a persistent scheduler pins, or to what their fields mean. An agent
+ * attaches only to a scheduler loaded with its own version (and layout
+ * fingerprint, computed by agent/kernel/bpf_scheduler.cc). Overridable
+ * only so that tests can build an agent of another version.
+ */
+#ifndef GH_ABI_VERSION
+#define GH_ABI_VERSION 1
+#endif
+
+enum gh_instance_flags {
+	GH_INSTANCE_BPF_PICK = 1 << 0,		/* loaded with --bpf-pick */
+	GH_INSTANCE_RESUME_AFTER_AGENT = 1 << 1,	/* the centralized model */
+};
+
+/*
+ * What a persistent scheduler (--persist) records for the agents that
+ * attach to it later (--attach), in its pinned map `instance`. Written
+ * once by the loader. abi_version stays the first field in every version.
+ */
+struct gh_instance {
+	__u32 abi_version;	/* GH_ABI_VERSION of the loader */
+	__u32 flags;		/* enum gh_instance_flags */
+	__u64 abi_layout;	/* the loader's layout fingerprint */
+	__u64 txn_slice_ns;
+	__u64 pick_slice_ns;
+	__u32 nr_cpus;		/* possible CPUs when loaded */
+	__u32 nr_channels;
+	__u32 channel_bytes;
+	__u32 pad;
+	char loader_version[48];	/* "0.9 (commit abc1234)", for messages */
+};
+
 /* ------------------------------------------------------- layout checks */
 #ifdef __cplusplus
 #define GH_STATIC_ASSERT static_assert
@@ -454,5 +491,7 @@ GH_STATIC_ASSERT(sizeof(struct gh_rq_op_args) == 16, "gh_rq_op_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_agent_args) == 24, "gh_agent_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_sw_free_args) == 8 + 16 * GH_SW_FREE_BATCH, "gh_sw_free_args");
 GH_STATIC_ASSERT(sizeof(struct gh_exit_info) == 16 + 128 + 256, "gh_exit_info layout");
+GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_instance, abi_version) == 0, "gh_instance.abi_version");
+GH_STATIC_ASSERT(sizeof(struct gh_instance) == 96, "gh_instance layout");
 
 #endif /* GHOST_HYBRID_INTF_H */

@@ -176,7 +176,7 @@ static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx 
 
 /*
  * True if a task message must wake its agent. ON_CPU never does (see
- * agent_note_message). With the fast path on, the agent decides nothing
+ * agent_note_message). With the fast path on (or no agent), the agent decides nothing
  * for the tasks the fast path owns: their news waits until the agent has
  * something to decide (a task in its own DSQ), or until the channel is a
  * quarter full, so that nothing is dropped.
@@ -185,7 +185,7 @@ static __always_inline bool task_msg_wakes(struct task_msg *tm)
 {
 	if (tm->msg->hdr.type == GH_MSG_TASK_ON_CPU)
 		return false;
-	if (!bpf_pick)
+	if (!fast_path_on())
 		return true;
 	return scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) > 0 ||
 	       bpf_ringbuf_query(tm->ring, BPF_RB_AVAIL_DATA) > GH_CHANNEL_RING_BYTES / 4;

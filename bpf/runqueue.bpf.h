@@ -12,6 +12,11 @@
  *                 CPU with nothing else to run pops in ops.dispatch. The
  *                 agent decides for such a task only after claiming it.
  *
+ * A persistent scheduler (--persist) with no agent attached runs on the
+ * fast path alone (agentless()): new arrivals join GH_DSQ_BPF and what the
+ * departed agent left in GH_DSQ_AGENT is popped too. An agent that
+ * attaches claims the tasks still waiting in GH_DSQ_BPF.
+ *
  * Moving a task between DSQs is atomic in the kernel (scx_bpf_dsq_move
  * fails if the task left the source meanwhile), so the two deciders can
  * never both run the same task, and no lock of ours is needed.
@@ -91,14 +96,15 @@ static __always_inline void custody_enqueue(struct task_struct *p, struct task_c
 					    u64 enq_flags, bool front, s32 claimed_cpu)
 {
 	u32 flags = (enq_flags & SCX_ENQ_WAKEUP) ? GH_RQ_F_WAKEUP : 0;
-	u64 dsq = bpf_pick ? GH_DSQ_BPF : GH_DSQ_AGENT;
+	bool fast = fast_path_on();
 
 	if (front)
 		flags |= GH_RQ_F_PREEMPTED;
 	tctx->slice_ns = 0;	/* the next decision gives it a slice */
-	custody_record(tctx, bpf_pick ? GH_OWNER_BPF : GH_OWNER_AGENT, flags);
-	scx_bpf_dsq_insert(p, dsq, pick_slice_ns, front ? SCX_ENQ_HEAD : 0);
-	if (bpf_pick)
+	custody_record(tctx, fast ? GH_OWNER_BPF : GH_OWNER_AGENT, flags);
+	scx_bpf_dsq_insert(p, fast ? GH_DSQ_BPF : GH_DSQ_AGENT, pick_slice_ns,
+			   front ? SCX_ENQ_HEAD : 0);
+	if (fast)
 		kick_idle_cpu(claimed_cpu);
 }
 
@@ -126,12 +132,32 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 	return cpu;
 }
 
-/* ops.dispatch's fast path: runs the head of the fast queue here. */
+/*
+ * ops.dispatch's fast path: runs the head of the fast queue here. With no
+ * agent attached, the tasks the departed agent left in its own queue run
+ * too, after the fast queue's (ops.running counts them as picks).
+ */
 static __always_inline bool fast_pick(s32 cpu)
 {
 	if (!cpu_in_enclave(cpu))
 		return false;
-	return scx_bpf_dsq_move_to_local(GH_DSQ_BPF);
+	if (scx_bpf_dsq_move_to_local(GH_DSQ_BPF))
+		return true;
+	return agentless() && scx_bpf_dsq_move_to_local(GH_DSQ_AGENT);
+}
+
+/*
+ * The last agent thread is gone from a persistent scheduler: wake every
+ * idle enclave CPU, so that the tasks waiting for a decision run at once.
+ */
+static __always_inline void handover_to_fast_path(void)
+{
+	u32 cpu;
+
+	bpf_for(cpu, 0, nr_cpus) {
+		if (cpu_in_enclave(cpu))
+			scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	}
 }
 
 /*

@@ -17,71 +17,12 @@
 #include "absl/strings/str_format.h"
 #include "agent/lib/message.h"
 #include "agent/cli/report.h"
+#include "agent/kernel/pinned_map.h"
 #include "agent/lib/run_request.h"
 #include "bpf/intf.h"
 #include "skel/ghost_hybrid.skel.h"
 
 namespace gh {
-namespace {
-
-// One pinned map, opened once (a dump reads thousands of elements).
-class PinnedMap {
- public:
-  static absl::StatusOr<PinnedMap> Open(const std::string& dir, const char* name) {
-    std::string path = absl::StrCat(dir, "/", name);
-    int fd = bpf_obj_get(path.c_str());
-    if (fd < 0) {
-      return absl::NotFoundError(absl::StrCat("cannot open ", path, " (", strerror(errno),
-                                              "): is ghost_hybrid running, and are you root?"));
-    }
-    return PinnedMap(fd, std::move(path));
-  }
-  PinnedMap(PinnedMap&& o) noexcept : fd_(std::exchange(o.fd_, -1)), path_(std::move(o.path_)) {}
-  PinnedMap& operator=(PinnedMap&&) = delete;
-  ~PinnedMap() {
-    if (fd_ >= 0) close(fd_);
-  }
-
-  // Returns every record of a hash map keyed by u64 (the runqueue).
-  template <typename V>
-  std::vector<V> ReadAll() const {
-    std::vector<V> out;
-    uint64_t key = 0, next;
-    const void* prev = nullptr;
-    while (bpf_map_get_next_key(fd_, prev, &next) == 0) {
-      V v;
-      if (bpf_map_lookup_elem(fd_, &next, &v) == 0) out.push_back(v);
-      key = next;
-      prev = &key;
-    }
-    return out;
-  }
-
-  // Returns the size of one value.
-  absl::StatusOr<uint32_t> ValueSize() const {
-    bpf_map_info info = {};
-    uint32_t len = sizeof(info);
-    if (bpf_map_get_info_by_fd(fd_, &info, &len)) {
-      return absl::InternalError(absl::StrCat("cannot inspect ", path_, ": ", strerror(errno)));
-    }
-    return info.value_size;
-  }
-
-  // Reads element @key into @value.
-  absl::Status Read(uint32_t key, void* value) const {
-    if (bpf_map_lookup_elem(fd_, &key, value)) {
-      return absl::InternalError(absl::StrCat("cannot read ", path_, ": ", strerror(errno)));
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  PinnedMap(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  int fd_;
-  std::string path_;
-};
-
-}  // namespace
 
 absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> ReadPinnedCounters(const std::string& dir) {
   using Bss = ghost_hybrid::ghost_hybrid__bss;

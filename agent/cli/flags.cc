@@ -54,6 +54,20 @@ ABSL_FLAG(absl::Duration, monitor, absl::ZeroDuration(),
           "side's counters, as rates and totals; ends with Ctrl-C or when that scheduler goes "
           "away.");
 ABSL_FLAG(bool, json, false, "With --monitor: one JSON object per line, every counter.");
+ABSL_FLAG(bool, persist, false,
+          "Keep the scheduler loaded when this agent exits or dies (centralized model): the "
+          "kernel side then runs every task itself until another agent takes over with "
+          "--attach; --stop unloads it.");
+ABSL_FLAG(bool, attach, false,
+          "Take over the persistent scheduler (--persist) that runs already, with its "
+          "settings: adopt every task it manages and decide for them from now on. Refused "
+          "while another agent is attached, or if that scheduler speaks another ABI.");
+ABSL_FLAG(bool, detach, false,
+          "Make the agent attached to the persistent scheduler hand its tasks to the kernel "
+          "side and exit (the scheduler stays loaded), and exit once it has.");
+ABSL_FLAG(bool, stop, false,
+          "Unload the persistent scheduler (after detaching its agent, if any): every task it "
+          "managed returns to the fair class.");
 ABSL_FLAG(bool, dump, false,
           "Print the state of the running ghost_hybrid (runqueue, status words, "
           "transactions, counters) from its pinned maps, and exit.");
@@ -63,7 +77,13 @@ namespace {
 
 constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice", "agent_spin",
                                       "watchdog", "channel_bytes", "stats_interval", "stats_json", "pid",
-                                      "user", "monitor", "json", "dump"};
+                                      "user", "persist", "attach", "detach", "stop", "monitor",
+                                      "json", "dump"};
+
+// Flags that set how the scheduler is loaded: an agent that attaches takes
+// the running scheduler's.
+constexpr const char* kLoadFlags[] = {"bpf_pick", "model", "cpus", "slice", "watchdog",
+                                      "channel_bytes", "persist"};
 
 absl::Status Usage(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " (see ghost_hybrid --help)"));
@@ -219,6 +239,33 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
     return Usage("--monitor watches a ghost_hybrid that runs already: give it no command or --pid");
   }
   if (cfg.pid && !cfg.command.empty()) return Usage("give either --pid or a command, not both");
+  cfg.persist = absl::GetFlag(FLAGS_persist);
+  cfg.attach = absl::GetFlag(FLAGS_attach);
+  cfg.detach = absl::GetFlag(FLAGS_detach);
+  cfg.stop = absl::GetFlag(FLAGS_stop);
+  if (cfg.detach || cfg.stop) {
+    const char* self = cfg.detach ? "--detach" : "--stop";
+    for (const std::string& f : given) {
+      if (f == (cfg.detach ? "detach" : "stop")) continue;
+      return Usage(absl::StrCat(self, " acts on the persistent scheduler alone: drop --",
+                                absl::StrReplaceAll(f, {{"_", "-"}})));
+    }
+    if (!cfg.command.empty()) return Usage(absl::StrCat(self, " takes no command"));
+  }
+  if (cfg.attach) {
+    for (const char* f : kLoadFlags) {
+      if (!given.count(f)) continue;
+      return Usage(absl::StrCat("--attach takes the settings of the scheduler it attaches to: "
+                                "drop --", absl::StrReplaceAll(f, {{"_", "-"}})));
+    }
+    for (const char* f : {"monitor", "dump"}) {
+      if (given.count(f)) return Usage(absl::StrCat("--attach and --", f, " do not go together"));
+    }
+  }
+  if (cfg.persist && cfg.model == Model::kPerCpu) {
+    return Usage("--persist supports the centralized model only (per-CPU agents own channels "
+                 "that a new agent cannot take over yet): drop --model=percpu");
+  }
   return cfg;
 }
 
@@ -254,6 +301,9 @@ std::string UsageText() {
       "usage: ghost_hybrid [FLAGS] -- COMMAND [ARGS...]\n"
       "       ghost_hybrid [FLAGS] --pid=PID\n"
       "       ghost_hybrid [FLAGS]\n"
+      "       ghost_hybrid --persist [FLAGS] [-- COMMAND [ARGS...]]\n"
+      "       ghost_hybrid --attach [-- COMMAND [ARGS...]]\n"
+      "       ghost_hybrid --detach | --stop\n"
       "       ghost_hybrid --dump\n"
       "       ghost_hybrid --monitor[=INTERVAL] [--json]\n"
       "       ghost_hybrid -V | --version\n\n";
@@ -278,7 +328,9 @@ std::string UsageText() {
                            {"user", "=USER"}}) {
       if (f->Name() == flag) value = v;
     }
-    const bool negatable = is_bool && f->Name() != "dump";
+    // Actions (--dump, --stop, ...) are not negatable options.
+    const bool negatable = is_bool && (f->Name() == "bpf_pick" || f->Name() == "json" ||
+                                       f->Name() == "persist");
     absl::StrAppend(&out, "  --", negatable ? "[no-]" : "", dashed, is_bool ? "" : value,
                     is_bool ? "" : DefaultText(*f), "\n");
     AppendWrapped(&out, f->Help(), 6);
@@ -303,6 +355,10 @@ std::string UsageText() {
       "      Take over a running process, with a stats line each second.\n"
       "  sudo ghost_hybrid --monitor=2s\n"
       "      From another shell: the running instance's counters every 2 s.\n"
+      "  sudo ghost_hybrid --persist --bpf-pick\n"
+      "  sudo ghost_hybrid --detach && sudo ./ghost_hybrid-new --attach\n"
+      "      Upgrade the agent of a live machine: the tasks run on, decided by the\n"
+      "      kernel side alone for the moment between the two agents.\n"
       "  sudo ghost_hybrid --dump\n"
       "      From another shell: the running instance's runqueue, agents and\n"
       "      counters. `sudo bpftool map dump name runqueue` shows the queue too.\n"

@@ -4,6 +4,8 @@
 //   ghost_hybrid [FLAGS] -- COMMAND [ARGS...]
 //   ghost_hybrid [FLAGS] --pid=PID
 //   ghost_hybrid [FLAGS]            (manage tasks that opt in, until SIGINT)
+//   ghost_hybrid --persist | --attach [...]   (agent/kernel/persistent_scheduler.h)
+//   ghost_hybrid --detach | --stop
 //
 // Flags are Abseil flags, spelled with dashes on the command line
 // (--bpf-pick, --global-cpu); underscores are accepted too. Parsing is done
@@ -49,6 +51,12 @@ struct Config {
   int pid = 0;
   std::string user;
   bool dump = false;
+  // A scheduler that outlives its agent: load one (--persist), take one
+  // over (--attach), make its agent leave (--detach), unload it (--stop).
+  bool persist = false;
+  bool attach = false;
+  bool detach = false;
+  bool stop = false;
   // --monitor[=INTERVAL]: watch a running instance (zero: not asked).
   absl::Duration monitor = absl::ZeroDuration();
   bool json = false;  // --monitor prints JSON lines

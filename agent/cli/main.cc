@@ -26,6 +26,7 @@
 #include "agent/kernel/bpf_scheduler.h"
 #include "agent/kernel/kernel_enclave.h"
 #include "agent/kernel/kernel_features.h"
+#include "agent/kernel/persistent_scheduler.h"
 #include "agent/kernel/task_policy.h"
 #include "agent/lib/topology.h"
 #include "agent/schedulers/fifo_centralized.h"
@@ -52,23 +53,13 @@ int ExitForLoadError(const absl::Status& s) {
     case absl::StatusCode::kPermissionDenied:
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kNotFound:
       return Fail(kExitEnvironment, s);
     case absl::StatusCode::kInvalidArgument:
       return Fail(kExitUsage, s);
     default:
       return Fail(kExitLoad, s);
   }
-}
-
-// True while `pid` runs: it exists and is not a zombie waiting for its
-// parent to reap it.
-bool ProcessLives(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const size_t paren = line.rfind(')');  // the name may hold spaces and ')'
-  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] != 'Z' &&
-         line[paren + 2] != 'X';
 }
 
 // The enclave: the --cpus list, every CPU of it online, or else every
@@ -99,10 +90,13 @@ absl::StatusOr<std::vector<int>> EnclaveCpus(const Config& cfg, const Topology& 
 struct AgentSide {
   std::unique_ptr<KernelEnclave> enclave;
   std::unique_ptr<FullAgent> agents;
+  int adopted = 0;  // tasks taken over from a running scheduler (--attach)
 };
 
+// With @adopt, the agents first take in every task the scheduler already
+// manages (an agent taking over a persistent scheduler).
 absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
-                                      BpfScheduler& sched) {
+                                      BpfScheduler& sched, bool adopt) {
   CpuList cpus;
   for (int c = 0; c < sched.nr_cpus(); c++) {
     if (sched.in_enclave(c)) cpus.Set(c);
@@ -129,8 +123,52 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(), CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin});
   }
+  if (adopt) side.adopted = side.agents->scheduler()->DiscoverTasks();
   side.agents->StartAgentThreads();
+  sched.SetAgentProcess(getpid());
   return side;
+}
+
+// Before loading: a persistent ghost_hybrid that is loaded already is
+// named as such; the pins of one the kernel stopped are removed.
+absl::Status CheckNoPersistentScheduler() {
+  absl::StatusOr<PersistentStatus> st = ReadPersistentStatus(kPinDir);
+  if (!st.ok()) return absl::OkStatus();  // none (or not root: Load says so)
+  const bool loaded = st->abi_matches ? !st->ejected : true;
+  std::ifstream state("/sys/kernel/sched_ext/state");
+  std::string line;
+  std::getline(state, line);
+  if (loaded && line == "enabled") {
+    return absl::AlreadyExistsError(
+        "a persistent ghost_hybrid scheduler is loaded: take it over with ghost_hybrid "
+        "--attach, or unload it with ghost_hybrid --stop.");
+  }
+  fprintf(stderr, "ghost_hybrid: removing the pins of a persistent scheduler the kernel stopped%s\n",
+          st->exit_reason.empty() ? "" : (" (" + st->exit_reason + ")").c_str());
+  return StopPersistent(kPinDir, absl::Seconds(5));
+}
+
+// --detach and --stop.
+int RunPersistentAction(const Config& cfg) {
+  if (cfg.detach) {
+    absl::StatusOr<int> pid = DetachAgent(kPinDir, absl::Seconds(10));
+    if (!pid.ok()) return ExitForLoadError(pid.status());
+    if (*pid == 0) {
+      fprintf(stderr, "ghost_hybrid: no agent is attached to the persistent scheduler.\n");
+    } else {
+      fprintf(stderr,
+              "ghost_hybrid: the agent (pid %d) detached; the kernel side runs every task until "
+              "an agent attaches (ghost_hybrid --attach).\n",
+              *pid);
+    }
+    return kExitOk;
+  }
+  if (absl::Status s = StopPersistent(kPinDir, absl::Seconds(10)); !s.ok()) {
+    return ExitForLoadError(s);
+  }
+  fprintf(stderr, "ghost_hybrid: unloaded the persistent scheduler; its tasks are back in the "
+                  "fair class.\n");
+  return kExitOk;
 }
 
 // Why the kernel stopped the scheduler, and its exit dump (with our
@@ -173,6 +211,9 @@ int Run(const Config& cfg) {
                                 "no process with pid %d: check the --pid value.", cfg.pid)));
   }
 
+  if (!cfg.attach) {
+    if (absl::Status s = CheckNoPersistentScheduler(); !s.ok()) return ExitForLoadError(s);
+  }
   BpfSchedulerOptions opts;
   opts.bpf_pick = cfg.bpf_pick;
   opts.watchdog = cfg.watchdog;
@@ -188,10 +229,22 @@ int Run(const Config& cfg) {
   opts.libbpf_debug = cfg.verbose >= 2;
   opts.pin_dir = kPinDir;
   opts.nr_channels = cfg.model == Model::kPerCpu ? nr_cpus + 1 : 1;
+  opts.persist = cfg.persist;
+  opts.loader_version = absl::StrCat(GH_VERSION, " (commit ", GH_COMMIT, ")");
   const absl::Time t_load = absl::Now();
-  absl::StatusOr<std::unique_ptr<BpfScheduler>> sched = BpfScheduler::Load(opts);
+  // --attach: a dying agent's threads get 2 s to exit (ghOSt's order: the
+  // old agent stops deciding before the new one starts).
+  absl::StatusOr<std::unique_ptr<BpfScheduler>> sched =
+      cfg.attach ? BpfScheduler::Attach(kPinDir, absl::Seconds(2)) : BpfScheduler::Load(opts);
   if (!sched.ok()) return ExitForLoadError(sched.status());
   const absl::Time t_loaded = absl::Now();
+  Config eff = cfg;  // an attached agent works with the scheduler's settings
+  if (cfg.attach) {
+    eff.bpf_pick = (*sched)->options().bpf_pick;
+    eff.slice = (*sched)->options().txn_slice;
+    eff.model = Model::kCentralized;
+    eff.persist = true;
+  }
   if (cfg.verbose >= 1) PrintKernelFeatures((*sched)->kernel_features());
   // A page fault in an agent could need a CPU that only the agent can give.
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
@@ -199,10 +252,17 @@ int Run(const Config& cfg) {
             strerror(errno));
   }
 
-  absl::StatusOr<AgentSide> side = StartAgents(cfg, &*topo, **sched);
+  absl::StatusOr<AgentSide> side = StartAgents(eff, &*topo, **sched, cfg.attach);
   if (!side.ok()) {
     sched->reset();
     return Fail(kExitFailure, side.status());
+  }
+  if (cfg.attach) {
+    fprintf(stderr,
+            "ghost_hybrid: attached to the persistent scheduler (loaded by ghost_hybrid %s) in "
+            "%s; took over %d tasks.\n",
+            (*sched)->options().loader_version.c_str(),
+            absl::FormatDuration(absl::Now() - t_load).c_str(), side->adopted);
   }
   const AgentStats& stats = side->agents->scheduler()->stats();
   if (cfg.verbose >= 1) {
@@ -272,11 +332,25 @@ int Run(const Config& cfg) {
     if (!json_written.ok()) fprintf(stderr, "ghost_hybrid: %s\n", json_written.message().data());
   }
   // Agents first (a parked one is pinged awake), then the scheduler: every
-  // managed task returns to the fair class.
+  // managed task returns to the fair class, unless it is persistent.
   side->agents->TerminateAgents(/*force=*/true);
+  (*sched)->SetAgentProcess(0);
   side->agents.reset();
   side->enclave.reset();
+  const bool persistent = (*sched)->persistent();
   sched->reset();
+  if (persistent && ejected) {
+    (void)StopPersistent(kPinDir, absl::Seconds(5));  // nothing left to attach to
+  } else if (persistent) {
+    fprintf(stderr,
+            "ghost_hybrid: the persistent scheduler stays loaded and runs every task until an "
+            "agent attaches (ghost_hybrid --attach); ghost_hybrid --stop unloads it.\n");
+    if (child > 0 && !child_done) {
+      // Detached: the command runs on under the scheduler, without us.
+      fprintf(stderr, "ghost_hybrid: detached; the command (pid %d) runs on.\n", child);
+      return kExitOk;
+    }
+  }
   if (!started.ok()) {
     int code = cfg.pid ? kExitUsage
                : started.code() == absl::StatusCode::kNotFound ? kExitNotFound : kExitFailure;
@@ -323,6 +397,7 @@ int main(int argc, char** argv) {
     return gh::kExitOk;
   }
   if (cfg->monitor > absl::ZeroDuration()) return gh::RunMonitor(gh::kPinDir, cfg->monitor, cfg->json);
+  if (cfg->detach || cfg->stop) return gh::RunPersistentAction(*cfg);
   if (cfg->dump) {
     absl::StatusOr<std::string> dump = gh::DumpPinnedState(gh::kPinDir);
     if (!dump.ok()) return gh::Fail(gh::kExitEnvironment, dump.status());

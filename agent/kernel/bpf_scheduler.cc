@@ -56,10 +56,11 @@ std::string ReadFirstLine(const char* path) {
   return line;
 }
 
+// Maps the array @map's values (@fd: the map itself, or its pinned twin).
 template <typename T>
-absl::StatusOr<T*> MapArray(struct bpf_map* map) {
+absl::StatusOr<T*> MapArray(struct bpf_map* map, int fd) {
   size_t bytes = static_cast<size_t>(bpf_map__value_size(map)) * bpf_map__max_entries(map);
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     return absl::InternalError(absl::StrCat("cannot mmap map ", bpf_map__name(map), ": ",
                                             strerror(errno)));
@@ -138,6 +139,10 @@ absl::Status BpfScheduler::Setup() {
   skel_->rodata->pick_slice_ns = ToNs(options_.pick_slice);
   skel_->rodata->send_cpu_tick = options_.send_cpu_tick;
   skel_->rodata->resume_after_agent = options_.resume_after_agent;
+  skel_->rodata->persist = options_.persist;
+  if (options_.persist && options_.pin_dir.empty()) {
+    return absl::InvalidArgumentError("a persistent scheduler needs a pin directory.");
+  }
   skel_->rodata->nr_cpus = static_cast<uint32_t>(nr_cpus_);
   int64_t ms = absl::ToInt64Milliseconds(options_.watchdog);
   if (ms < 100 || ms > 30000) {
@@ -167,6 +172,7 @@ absl::Status BpfScheduler::Setup() {
         "with 'make clean all'. Verifier log tail:\n", tail));
   }
   start_up_.verify = absl::Now() - t0;
+  TakeProgramFds();
   t0 = absl::Now();
   // Enclave: all CPUs unless told otherwise.
   for (int cpu = 0; cpu < nr_cpus_; cpu++) {
@@ -182,7 +188,11 @@ absl::Status BpfScheduler::Setup() {
     }
   }
   if (absl::Status s = CreateInnerMaps(); !s.ok()) return s;
-  if (absl::Status s = MapShared(); !s.ok()) return s;
+  if (absl::Status s = MapShared(bpf_map__fd(skel_->maps.task_sw),
+                                 bpf_map__fd(skel_->maps.agent_sw), bpf_map__fd(skel_->maps.txn));
+      !s.ok()) {
+    return s;
+  }
   if (!options_.pin_dir.empty()) {
     if (absl::Status s = PinMaps(); !s.ok()) return s;
   }
@@ -198,7 +208,17 @@ absl::Status BpfScheduler::Setup() {
     }
     return absl::InternalError(absl::StrCat("cannot attach the scheduler: ", strerror(err)));
   }
+  if (options_.persist) return PinPersistent();
   return absl::OkStatus();
+}
+
+void BpfScheduler::TakeProgramFds() {
+  progs_.commit = bpf_program__fd(skel_->progs.gh_commit);
+  progs_.ping = bpf_program__fd(skel_->progs.gh_ping);
+  progs_.local_yield = bpf_program__fd(skel_->progs.gh_local_yield);
+  progs_.rq_op = bpf_program__fd(skel_->progs.gh_rq_op);
+  progs_.sw_free = bpf_program__fd(skel_->progs.gh_sw_free);
+  progs_.associate = bpf_program__fd(skel_->progs.gh_associate);
 }
 
 absl::Status BpfScheduler::CreateInnerMaps() {
@@ -241,14 +261,14 @@ absl::Status BpfScheduler::CreateInnerMaps() {
   return absl::OkStatus();
 }
 
-absl::Status BpfScheduler::MapShared() {
-  absl::StatusOr<gh_status_word*> tsw = MapArray<gh_status_word>(skel_->maps.task_sw);
+absl::Status BpfScheduler::MapShared(int task_sw_fd, int agent_sw_fd, int txn_fd) {
+  absl::StatusOr<gh_status_word*> tsw = MapArray<gh_status_word>(skel_->maps.task_sw, task_sw_fd);
   if (!tsw.ok()) return tsw.status();
   task_sw_ = *tsw;
-  absl::StatusOr<gh_status_word*> asw = MapArray<gh_status_word>(skel_->maps.agent_sw);
+  absl::StatusOr<gh_status_word*> asw = MapArray<gh_status_word>(skel_->maps.agent_sw, agent_sw_fd);
   if (!asw.ok()) return asw.status();
   agent_sw_ = *asw;
-  absl::StatusOr<gh_txn*> t = MapArray<gh_txn>(skel_->maps.txn);
+  absl::StatusOr<gh_txn*> t = MapArray<gh_txn>(skel_->maps.txn, txn_fd);
   if (!t.ok()) return t.status();
   txn_ = *t;
   return absl::OkStatus();
@@ -284,8 +304,11 @@ void BpfScheduler::Unpin() {
 }
 
 BpfScheduler::~BpfScheduler() {
-  if (link_) bpf_link__destroy(link_);
-  Unpin();
+  if (link_) {
+    if (keep_loaded_) bpf_link__disconnect(link_);  // its pin keeps it attached
+    bpf_link__destroy(link_);
+  }
+  if (!keep_loaded_) Unpin();
   channels_.clear();
   doorbells_.clear();
   if (skel_) {
@@ -293,6 +316,8 @@ BpfScheduler::~BpfScheduler() {
     UnmapArray(skel_->maps.agent_sw, agent_sw_);
     UnmapArray(skel_->maps.txn, txn_);
   }
+  for (auto [addr, bytes] : pinned_mmaps_) munmap(addr, bytes);
+  for (int fd : pinned_fds_) close(fd);
   for (int fd : inner_fds_) close(fd);
   if (skel_) ghost_hybrid__destroy(skel_);
 }
@@ -311,7 +336,7 @@ absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_
   gh_commit_args args = {};
   memcpy(args.cpumask, mask, sizeof(args.cpumask));
   args.flags = flags;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_commit), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.commit, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("commit failed: ", strerror(-err)));
   }
   return args.nr_submitted;
@@ -322,7 +347,7 @@ absl::StatusOr<int> BpfScheduler::RunPing(int cpu, bool make_global, int from_cp
   args.cpu = cpu;
   args.make_global = make_global;
   args.from_cpu = from_cpu;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_ping), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.ping, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
   }
   if (args.result == -EINVAL) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", cpu));
@@ -342,7 +367,7 @@ absl::StatusOr<bool> BpfScheduler::LocalYieldPrepare(int cpu, bool check, uint32
   args.cpu = cpu;
   args.check_barrier = check;
   args.agent_barrier = barrier;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_local_yield), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.local_yield, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("local yield failed: ", strerror(-err)));
   }
   if (args.result == -ESTALE) return false;
@@ -354,7 +379,7 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
   gh_rq_op_args args = {};
   args.gtid = gtid;
   args.op = op;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_rq_op), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.rq_op, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("runqueue op failed: ", strerror(-err)));
   }
   if (args.result == -ENOENT) {
@@ -365,7 +390,7 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
 
 absl::StatusOr<uint32_t> BpfScheduler::FreeStatusWords(const gh_sw_free_args& batch) {
   gh_sw_free_args args = batch;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_sw_free), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.sw_free, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("freeing status words failed: ", strerror(-err)));
   }
   return args.nr_freed;
@@ -381,7 +406,7 @@ absl::Status BpfScheduler::AssociateTask(uint64_t gtid, uint32_t sw_index, uint3
   args.sw_index = sw_index;
   args.channel = channel;
   args.barrier = barrier;
-  if (int err = RunProgram(bpf_program__fd(skel_->progs.gh_associate), &args, sizeof(args))) {
+  if (int err = RunProgram(progs_.associate, &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("cannot associate task: ", strerror(-err)));
   }
   switch (args.result) {
@@ -463,6 +488,14 @@ ExitInfo BpfScheduler::exit_info() const {
 
 bool BpfScheduler::Attached() const {
   return __atomic_load_n(&skel_->bss->exit_info.kind, __ATOMIC_ACQUIRE) == 0;
+}
+
+void BpfScheduler::SetAgentProcess(int pid) {
+  __atomic_store_n(&skel_->bss->agent_tgid, pid, __ATOMIC_SEQ_CST);
+}
+
+uint32_t BpfScheduler::live_agent_threads() const {
+  return __atomic_load_n(&skel_->bss->nr_agents, __ATOMIC_ACQUIRE);
 }
 
 bool BpfScheduler::Running() const {

@@ -9,13 +9,17 @@
 //
 // Lifetime: Load() attaches the scheduler; destroying the object (or the
 // process dying in any way) closes the struct_ops link, which ends the
-// scheduler and returns every managed task to the fair class.
+// scheduler and returns every managed task to the fair class. A persistent
+// scheduler (options.persist) pins its link, programs and maps instead and
+// outlives the process: Attach() takes it over from another process, and
+// persistent_scheduler.h detaches agents from it and unloads it.
 #ifndef GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_
 #define GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -46,6 +50,10 @@ struct BpfSchedulerOptions {
   // Copy libbpf's own messages (verifier log, attach steps) to stderr.
   bool libbpf_debug = false;
   std::string pin_dir;             // if set, pin the maps there (mode 0700)
+  // Outlive this process: pin the link and the programs too, and record a
+  // gh_instance for Attach(). REQUIRES: pin_dir.
+  bool persist = false;
+  std::string loader_version;      // recorded in the gh_instance
 };
 
 // Why the scheduler stopped, as recorded by ops.exit.
@@ -65,6 +73,16 @@ class BpfScheduler {
   static absl::StatusOr<std::unique_ptr<BpfScheduler>> Load(
       const BpfSchedulerOptions& options);
 
+  // Takes over the persistent scheduler pinned at @pin_dir (ghost_hybrid
+  // --attach): maps its shared memory, opens its channels and programs,
+  // and adopts the settings it was loaded with (options()). Refused, with
+  // the scheduler untouched, if it speaks another ABI (GH_ABI_VERSION or
+  // layout) or if another process's agents are attached (a dying one is
+  // waited for up to @wait_for_exit).
+  static absl::StatusOr<std::unique_ptr<BpfScheduler>> Attach(const std::string& pin_dir,
+                                                              absl::Duration wait_for_exit);
+
+  // A persistent scheduler stays loaded when this object is destroyed.
   ~BpfScheduler();
   BpfScheduler(const BpfScheduler&) = delete;
   BpfScheduler& operator=(const BpfScheduler&) = delete;
@@ -135,6 +153,12 @@ class BpfScheduler {
   ExitInfo exit_info() const;
   // True while the kernel runs this scheduler.
   bool Running() const;
+  bool persistent() const { return options_.persist; }
+  // Records @pid as the process whose agents decide (0: none), so that
+  // --detach and --attach can find it.
+  void SetAgentProcess(int pid);
+  // Agent threads alive, as the kernel side counts them.
+  uint32_t live_agent_threads() const;
   // False once ops.exit ran (cheap: one load from the mmapped bss).
   bool Attached() const;
   // Warnings libbpf printed while loading (must be empty).
@@ -144,9 +168,15 @@ class BpfScheduler {
   explicit BpfScheduler(const BpfSchedulerOptions& options);
   absl::Status Setup();
   absl::Status CreateInnerMaps();
-  absl::Status MapShared();
+  absl::Status MapShared(int task_sw_fd, int agent_sw_fd, int txn_fd);
   absl::Status PinMaps();
   void Unpin();
+  // persistent_scheduler.cc: pins what Attach() needs, and opens it.
+  absl::Status PinPersistent();
+  absl::Status OpenPinned(const std::string& dir, const gh_instance& inst,
+                          absl::Duration wait_for_exit);
+  // The programs' fds, from the skeleton (Load) or the pins (Attach).
+  void TakeProgramFds();
   int RunProgram(int prog_fd, void* ctx, size_t size);
   // Runs gh_ping; returns its result (0, or -EAGAIN when the role had
   // moved on), or an error for a CPU without an agent.
@@ -155,6 +185,17 @@ class BpfScheduler {
   BpfSchedulerOptions options_;
   struct ::ghost_hybrid* skel_ = nullptr;
   struct ::bpf_link* link_ = nullptr;
+  // Program fds (owned by the skeleton after Load, by us after Attach).
+  struct Programs {
+    int commit = -1, ping = -1, local_yield = -1, rq_op = -1, sw_free = -1, associate = -1;
+  } progs_;
+  // Attach(): skel_'s bss and data point into these mmaps of the pinned
+  // maps, and progs_ and the maps' fds are ours to close.
+  // Leave the scheduler loaded and pinned when destroyed: set once a
+  // persistent scheduler is fully pinned, or attached to.
+  bool keep_loaded_ = false;
+  std::vector<std::pair<void*, size_t>> pinned_mmaps_;
+  std::vector<int> pinned_fds_;
   int nr_cpus_ = 0;
   gh_status_word* task_sw_ = nullptr;
   gh_status_word* agent_sw_ = nullptr;

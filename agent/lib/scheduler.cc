@@ -20,7 +20,11 @@ bool Scheduler::CommitGroup(const CpuList& cpus) {
     if (enclave_->GetRunRequest(c)->open()) opened.Set(c);
   const bool all = enclave_->CommitRunRequests(opened);
   stats_.CountGroup(opened.Size());
-  for (int c : opened) stats_.CountTxn(enclave_->GetRunRequest(c)->state());
+  for (int c : opened) {
+    const RunRequest* req = enclave_->GetRunRequest(c);
+    stats_.CountTxn(req->state());
+    if (req->succeeded()) stats_.NoteCommitted(req->target());
+  }
   return all;
 }
 
@@ -28,6 +32,7 @@ bool Scheduler::CommitOne(RunRequest* req) {
   const bool ok = req->Commit();
   stats_.CountGroup(1);
   stats_.CountTxn(req->state());
+  if (ok) stats_.NoteCommitted(req->target());
   return ok;
 }
 

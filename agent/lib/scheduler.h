@@ -58,6 +58,11 @@ class Scheduler {
   // Called once every CPU has its agent attached, before any agent runs.
   virtual void EnclaveReady() {}
 
+  // Takes in every live task the kernel side already manages, from the
+  // status words: for an agent that takes over a running scheduler
+  // (--attach). Call before any agent runs. Returns how many it took in.
+  virtual int DiscoverTasks() { return 0; }
+
   // Returns true iff the scheduler manages no task any more.
   virtual bool Empty() const = 0;
 
@@ -132,6 +137,11 @@ class BasicDispatchScheduler : public Scheduler {
   // draining the channel(s) the tasks' messages arrive on.
   void RecoverLostMessages(const std::function<bool(const TaskType*)>& mine, bool adopt);
 
+  // Every in-use word's task is admitted and resynced, as a lost TASK_NEW
+  // is; messages already read by the previous agent (at or below the Tseq
+  // read here) are then skipped as a resync's are.
+  int DiscoverTasks() override;
+
   TaskAllocator<TaskType>* allocator() { return &allocator_; }
 
  protected:
@@ -163,6 +173,9 @@ class BasicDispatchScheduler : public Scheduler {
   // Resyncs `task` from its word. Returns false if the task was gone for
   // good and is now freed.
   bool Resync(TaskType* task);
+  // Admits the task of word @i, which has no task here yet, as blocked,
+  // then resyncs it. Returns false if it was not admitted.
+  bool AdoptFromStatusWord(uint32_t i, const StatusWord& sw);
   // Calls the DEAD/DEPARTED handler (which frees the task), then frees
   // the task's status word.
   void ForgetTask(TaskType* task, const Message& msg, bool dead);
@@ -258,22 +271,40 @@ void BasicDispatchScheduler<TaskType>::RecoverLostMessages(
       enclave()->FreeTaskStatusWord(i, gtid);
       continue;
     }
-    // Its TASK_NEW was lost: admit it as a blocked task, then resync it.
-    gh_msg m = {};
-    m.hdr.type = GH_MSG_TASK_NEW;
-    m.hdr.length = sizeof(m);
-    m.hdr.seqnum = sw.barrier();
-    m.gtid = gtid;
-    m.task_new.sw_index = i;
-    m.task_new.runnable = 0;
-    auto [task, created] = allocator_.GetOrCreate(gtid, sw);
-    if (!created) continue;
-    task->sw_index = i;
-    task->allowed = cpus();
-    TaskNew(task, Message(&m));
-    stats().Count(kCtrTasksAdopted);
-    Resync(task);
+    // Its TASK_NEW was lost.
+    AdoptFromStatusWord(i, sw);
   }
+}
+
+template <typename TaskType>
+bool BasicDispatchScheduler<TaskType>::AdoptFromStatusWord(uint32_t i, const StatusWord& sw) {
+  gh_msg m = {};
+  m.hdr.type = GH_MSG_TASK_NEW;
+  m.hdr.length = sizeof(m);
+  m.hdr.seqnum = sw.barrier();
+  m.gtid = sw.gtid();
+  m.task_new.sw_index = i;
+  m.task_new.runnable = 0;
+  auto [task, created] = allocator_.GetOrCreate(m.gtid, sw);
+  if (!created) return false;
+  task->sw_index = i;
+  task->allowed = cpus();
+  TaskNew(task, Message(&m));
+  stats().Count(kCtrTasksAdopted);
+  return Resync(task);
+}
+
+template <typename TaskType>
+int BasicDispatchScheduler<TaskType>::DiscoverTasks() {
+  int adopted = 0;
+  for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) {
+    const StatusWord sw = enclave()->TaskStatusWord(i);
+    const uint64_t gtid = sw.gtid();
+    if (!sw.in_use() || sw.can_free() || gtid == GH_NULL_GTID) continue;
+    if (allocator_.GetTask(gtid) != nullptr) continue;
+    if (AdoptFromStatusWord(i, sw)) ++adopted;
+  }
+  return adopted;
 }
 
 template <typename TaskType>

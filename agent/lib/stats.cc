@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "agent/lib/stats.h"
 
+#include <algorithm>
+
 #include "nlohmann/json.hpp"
 
 #include "absl/strings/str_cat.h"
@@ -106,7 +108,19 @@ nlohmann::json AgentStats::ToJson() const {
     ctrs[CounterName(ctr)] = counter(ctr);
   }
   return {{"messages", msgs}, {"txns", txn}, {"groups", grp}, {"group_txns", group_txns()},
-          {"counters", ctrs}};
+          {"counters", ctrs}, {"committed_pids", CommittedPids()}};
+}
+
+void AgentStats::NoteCommitted(uint64_t gtid) {
+  absl::MutexLock lock(&committed_mu_);
+  if (committed_pids_.size() < 4 * GH_MAX_TASKS) committed_pids_.insert(GH_GTID_PID(gtid));
+}
+
+std::vector<uint32_t> AgentStats::CommittedPids() const {
+  absl::MutexLock lock(&committed_mu_);
+  std::vector<uint32_t> pids(committed_pids_.begin(), committed_pids_.end());
+  std::sort(pids.begin(), pids.end());
+  return pids;
 }
 
 }  // namespace gh

@@ -12,6 +12,11 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 
 #include "bpf/intf.h"
 #include "nlohmann/json_fwd.hpp"
@@ -48,6 +53,11 @@ class AgentStats {
   void Count(AgentCounter c, uint64_t n = 1) {
     counters_[c].fetch_add(n, std::memory_order_relaxed);
   }
+  // Records that a transaction of this agent ran task @gtid (COMPLETE):
+  // which tasks an agent decided for, e.g. after it took over (--attach).
+  void NoteCommitted(uint64_t gtid);
+  // The pids of the tasks NoteCommitted saw, ascending.
+  std::vector<uint32_t> CommittedPids() const;
 
   uint64_t messages(int type) const;
   uint64_t txns(uint32_t state) const;
@@ -66,7 +76,7 @@ class AgentStats {
   // bpf_picks_seen=0 ..." (zero entries omitted, counters always shown).
   std::string ToLine() const;
   // A JSON object {"messages":{...},"txns":{...},"groups":{...},
-  // "group_txns":N,"counters":{...}}.
+  // "group_txns":N,"counters":{...},"committed_pids":[...]}.
   // A fixed schema: every message type, transaction outcome, group bucket
   // and counter is present, zero or not.
   nlohmann::json ToJson() const;
@@ -77,6 +87,9 @@ class AgentStats {
   std::array<std::atomic<uint64_t>, kGroupSizeBuckets> groups_{};
   std::atomic<uint64_t> group_txns_{0};
   std::array<std::atomic<uint64_t>, kNumAgentCounters> counters_{};
+  mutable absl::Mutex committed_mu_;
+  // Bounded by the kernel side's task limit (GH_MAX_TASKS live at once).
+  absl::flat_hash_set<uint32_t> committed_pids_ ABSL_GUARDED_BY(committed_mu_);
 };
 
 }  // namespace gh

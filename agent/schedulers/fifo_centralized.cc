@@ -228,6 +228,9 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
     task->state = State::kBpfQueued;
     return;
   }
+  // Without it, a task the fast path queued while no agent was attached
+  // (a persistent scheduler's hand-over) is claimed: ours to decide now.
+  (void)enclave()->RunqueueOp(task->gtid, GH_RQ_OP_CLAIM);
   task->prio_boost = true;
   Enqueue(task);
 }

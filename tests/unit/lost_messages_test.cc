@@ -92,6 +92,47 @@ TEST(LostMessages, TaskWhoseTaskNewWasLostIsAdoptedAndRuns) {
   fa.TerminateAgents(/*force=*/true);
 }
 
+// Tests ghOSt's agent hand-over (--attach) on the simulated kernel: agent A
+// stops halfway through a workload, leaving tasks queued, running and
+// asleep, and unread messages in the channel; agent B, a fresh scheduler,
+// takes every live task over from the status words (DiscoverTasks), skips
+// the messages A left that its snapshot already covers, and runs every
+// task to completion, each status word freed exactly once.
+TEST(AgentTakeover, NewAgentAdoptsEveryLiveTaskAndRunsThemToCompletion) {
+  SimConfig c = Machine(4);
+  SimKernel k(c);
+  auto a = std::make_unique<FullCentralizedFifoAgent>(
+      &k, CentralizedFifoConfig{.global_cpu = 0, .preemption_time_slice = 100 * kUs});
+  const auto workload = RandomWorkload(/*seed=*/11, {.num_tasks = 300,
+                                                     .arrival_span = absl::Milliseconds(5)});
+  for (const SimTaskSpec& spec : workload) k.AddTask(spec);
+  k.RunFor(absl::Milliseconds(3));
+  a->TerminateAgents(/*force=*/true);
+  a.reset();
+  int live = 0;
+  for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) {
+    const StatusWord sw = k.TaskStatusWord(i);
+    live += sw.in_use() && !sw.can_free();
+  }
+  ASSERT_GT(live, 20) << "the hand-over must happen mid-workload";
+
+  FullCentralizedFifoAgent b(&k, {.global_cpu = 1, .preemption_time_slice = 100 * kUs});
+  EXPECT_EQ(b.scheduler()->DiscoverTasks(), live);
+  const absl::Status done = k.RunUntilDone(absl::Seconds(10));
+  ASSERT_TRUE(done.ok()) << done;
+  k.RunFor(200 * kUs);
+  EXPECT_TRUE(k.violations().empty()) << k.violations().front();
+  EXPECT_TRUE(b.scheduler()->Empty()) << "B still holds tasks that left";
+  EXPECT_EQ(b.scheduler()->stats().counter(kCtrTasksAdopted), static_cast<uint64_t>(live));
+  EXPECT_GE(b.scheduler()->stats().CommittedPids().size(), 1u);
+  // Every task left, and its word came back once: from A or from B.
+  EXPECT_EQ(k.kernel_stat(GH_STAT_SW_FREED), workload.size());
+  EXPECT_EQ(k.kernel_stat(GH_STAT_SW_FREE_REJECTED), 0u);
+  std::printf("handed over %d live tasks; B skipped %lu messages A left\n", live,
+              b.scheduler()->stats().counter(kCtrMsgsSkipped));
+  b.TerminateAgents(/*force=*/true);
+}
+
 // Tests that a dead task's status word is not reused until the agent frees
 // it: with no agent to free it, the next task gets another word.
 TEST(StatusWordLifetime, WordOfADeadTaskIsReusedOnlyAfterTheAgentFreesIt) {
