@@ -75,7 +75,7 @@ GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 .PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak \
         install uninstall
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
-     $(BUILD)/tests/churn $(BUILD)/tests/ghost_hybrid_abi_skew
+     $(BUILD)/tests/churn $(BUILD)/tests/worker $(BUILD)/tests/ghost_hybrid_abi_skew
 
 setup:
 	$(Q)scripts/setup.sh
@@ -163,6 +163,11 @@ $(BUILD)/tests/guest_tests: $(GUEST_OBJS) $(BUILD)/libghost_kernel.a $(BUILD)/li
 
 # The workloads guest tests run (tests/workloads/).
 $(BUILD)/tests/spinner: tests/workloads/spinner.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -Wall -Werror -o $@ $<
+
+$(BUILD)/tests/worker: tests/workloads/worker.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -Wall -Werror -o $@ $<

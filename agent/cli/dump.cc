@@ -24,8 +24,12 @@
 
 namespace gh {
 
-absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> ReadPinnedCounters(const std::string& dir) {
-  using Bss = ghost_hybrid::ghost_hybrid__bss;
+namespace {
+
+using Bss = ghost_hybrid::ghost_hybrid__bss;
+
+// The running scheduler's global variables (bss), as one snapshot.
+absl::StatusOr<std::unique_ptr<Bss>> ReadPinnedBss(const std::string& dir) {
   absl::StatusOr<PinnedMap> bss = PinnedMap::Open(dir, "bss");
   if (!bss.ok()) return bss.status();
   absl::StatusOr<uint32_t> size = bss->ValueSize();
@@ -36,6 +40,15 @@ absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> ReadPinnedCounters(const std::
   }
   auto value = std::make_unique<Bss>();
   if (absl::Status s = bss->Read(0, value.get()); !s.ok()) return s;
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<std::array<uint64_t, GH_NR_STATS>> ReadPinnedCounters(const std::string& dir) {
+  absl::StatusOr<std::unique_ptr<Bss>> bss = ReadPinnedBss(dir);
+  if (!bss.ok()) return bss.status();
+  const std::unique_ptr<Bss>& value = *bss;
   std::array<uint64_t, GH_NR_STATS> out;
   std::copy(std::begin(value->stats), std::end(value->stats), out.begin());
   return out;
@@ -51,7 +64,18 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
   absl::StatusOr<PinnedMap> task_sws = PinnedMap::Open(dir, "task_sw");
   if (!task_sws.ok()) return task_sws.status();
 
+  absl::StatusOr<std::unique_ptr<Bss>> bss = ReadPinnedBss(dir);
+  if (!bss.ok()) return bss.status();
+
   std::string out;
+  // A persistent scheduler may run without an agent (the kernel side then
+  // runs every task itself).
+  if ((*bss)->nr_agents == 0) {
+    out += "agent: none attached\n";
+  } else {
+    absl::StrAppendFormat(&out, "agent: process %d, %u threads\n", (*bss)->agent_tgid,
+                          (*bss)->nr_agents);
+  }
   std::vector<gh_rq_entry> rq = runqueue->ReadAll<gh_rq_entry>();
   std::sort(rq.begin(), rq.end(), [](const gh_rq_entry& a, const gh_rq_entry& b) {
     return a.enqueue_time < b.enqueue_time;
@@ -76,7 +100,7 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
     absl::StrAppendFormat(&out,
                           "  cpu %d: txn %s gtid=%#x task_barrier=%u | agent tid=%u aseq=%u flags=%#x%s%s%s\n",
                           cpu, RunRequest::StateName(t.state), t.gtid, t.task_barrier,
-                          GH_GTID_PID(a.gtid), a.barrier,
+                          (a.flags & GH_SW_INUSE) ? GH_GTID_PID(a.gtid) : 0, a.barrier,
                           a.flags, (a.flags & GH_SW_AGENT_GLOBAL) ? " GLOBAL" : "",
                           (a.flags & GH_SW_AGENT_ACTIVE) ? " ACTIVE" : "",
                           (a.flags & GH_SW_BOOST_PRIO) ? " BOOST_PRIO" : "");

@@ -41,6 +41,9 @@ namespace {
 
 std::atomic<int> g_stop_signal{0};
 
+// Before main: how long an agent takes to attach counts from here.
+const absl::Time g_process_start = absl::Now();
+
 void OnSignal(int sig) { g_stop_signal.store(sig); }
 
 int Fail(int code, const absl::Status& s) {
@@ -259,13 +262,19 @@ int Run(const Config& cfg) {
   }
   if (cfg.attach) {
     fprintf(stderr,
-            "ghost_hybrid: attached to the persistent scheduler (loaded by ghost_hybrid %s) in "
-            "%s; took over %d tasks.\n",
+            "ghost_hybrid: attached to the persistent scheduler (loaded by ghost_hybrid %s) "
+            "%d ms after starting; took over %d tasks.\n",
             (*sched)->options().loader_version.c_str(),
-            absl::FormatDuration(absl::Now() - t_load).c_str(), side->adopted);
+            static_cast<int>(absl::ToInt64Milliseconds(absl::Now() - g_process_start)),
+            side->adopted);
   }
   const AgentStats& stats = side->agents->scheduler()->stats();
-  if (cfg.verbose >= 1) {
+  if (cfg.verbose >= 1 && cfg.attach) {
+    fprintf(stderr,
+            "ghost_hybrid: start-up: %s opening the pinned scheduler, %s starting the agents\n",
+            absl::FormatDuration(t_loaded - t_load).c_str(),
+            absl::FormatDuration(absl::Now() - t_loaded).c_str());
+  } else if (cfg.verbose >= 1) {
     // Start-up is inside every timed command (make bench): say where it goes.
     const BpfScheduler::StartUp& s = (*sched)->start_up();
     fprintf(stderr,

@@ -68,7 +68,8 @@ const char* KernelStatName(int stat) {
       "msgs", "msgs_dropped", "txn_submitted", "txn_complete", "txn_failed", "bpf_picks",
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
       "sw_exhausted", "stale_oncpu", "agent_moves", "direct_picks", "slice_extensions",
-      "sw_freed", "sw_free_rejected", "stranded_reenqs", "agentless_picks"};
+      "sw_freed", "sw_free_rejected", "stranded_reenqs", "agentless_picks",
+      "agent_bumps"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == GH_NR_STATS, "a name per gh_stat");
   return stat >= 0 && stat < GH_NR_STATS ? kNames[stat] : "?";
 }

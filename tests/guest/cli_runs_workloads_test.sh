@@ -13,23 +13,6 @@ $GH --stats-interval=0 -- sh -c 'awk "/^policy/ {print \$3}" /proc/$$/sched > '"
 check "$?" 7 "exit status of 'sh -c exit 7'"
 check "$(cat "$out/p7")" 7 "policy of the exit-7 command"
 
-mkproject() {
-  d=$1; mkdir -p "$d"
-  for i in 1 2 3 4 5 6; do
-    printf 'int f%d(void) { return %d; }\n' "$i" "$i" > "$d/f$i.c"
-  done
-  printf 'int f1(void),f2(void),f3(void),f4(void),f5(void),f6(void);\n#include <stdio.h>\nint main(void){printf("%%d\\n",f1()+f2()+f3()+f4()+f5()+f6());return 0;}\n' > "$d/main.c"
-  # Each recipe first records the policy of the shell that runs it.
-  cat > "$d/Makefile" <<'MK'
-OBJS = main.o f1.o f2.o f3.o f4.o f5.o f6.o
-prog: $(OBJS)
-	@awk '/^policy/ {print $$3}' /proc/$$$$/sched >> policies
-	cc -o $@ $(OBJS)
-%.o: %.c
-	@awk '/^policy/ {print $$3}' /proc/$$$$/sched >> policies
-	cc -c -o $@ $<
-MK
-}
 
 for args in "--bpf-pick" "--model=centralized" "--model=percpu"; do
   d=$out/proj${args#--}

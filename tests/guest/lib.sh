@@ -43,4 +43,28 @@ finish() {
   [ "$ejections_checked" -eq 1 ] || { echo "FAIL: the test never checked for ejections"; fail=1; }
   [ "$fail" -eq 0 ] && echo "ok"; exit "$fail"
 }
+# mkproject DIR [N]: a C project of N (default 6) sources f1..fN, f_i()
+# returning i, and a main that prints their sum, N(N+1)/2. Each make recipe
+# first appends the policy of the shell that runs it to DIR/policies.
+mkproject() {
+  d=$1 n=${2:-6}; mkdir -p "$d"
+  decls="" calls="0" objs="main.o"
+  for i in $(seq "$n"); do
+    printf 'int f%d(void) { return %d; }\n' "$i" "$i" > "$d/f$i.c"
+    decls="${decls}int f$i(void);" calls="$calls+f$i()" objs="$objs f$i.o"
+  done
+  printf '%s\n#include <stdio.h>\nint main(void){printf("%%d\\n",%s);return 0;}\n' \
+    "$decls" "$calls" > "$d/main.c"
+  {
+    echo "OBJS = $objs"
+    cat <<'MK'
+prog: $(OBJS)
+	@awk '/^policy/ {print $$3}' /proc/$$$$/sched >> policies
+	cc -o $@ $(OBJS)
+%.o: %.c
+	@awk '/^policy/ {print $$3}' /proc/$$$$/sched >> policies
+	cc -c -o $@ $<
+MK
+  } > "$d/Makefile"
+}
 wait_disabled
