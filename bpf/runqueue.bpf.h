@@ -134,16 +134,17 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 
 /*
  * ops.dispatch's fast path: runs the head of the fast queue here. With no
- * agent attached, the tasks the departed agent left in its own queue run
- * too, after the fast queue's (ops.running counts them as picks).
+ * agent attached, the tasks the departed agent left in its own queue go
+ * first: they have waited longest, and the fast queue, refilled by every
+ * slice that ends, may never be empty (ops.running counts them as picks).
  */
 static __always_inline bool fast_pick(s32 cpu)
 {
 	if (!cpu_in_enclave(cpu))
 		return false;
-	if (scx_bpf_dsq_move_to_local(GH_DSQ_BPF))
+	if (agentless() && scx_bpf_dsq_move_to_local(GH_DSQ_AGENT))
 		return true;
-	return agentless() && scx_bpf_dsq_move_to_local(GH_DSQ_AGENT);
+	return scx_bpf_dsq_move_to_local(GH_DSQ_BPF);
 }
 
 /*

@@ -76,6 +76,17 @@ absl::StatusOr<std::string> DumpPinnedState(const std::string& dir) {
     absl::StrAppendFormat(&out, "agent: process %d, %u threads\n", (*bss)->agent_tgid,
                           (*bss)->nr_agents);
   }
+  // Stopped by the kernel (a persistent scheduler's pins outlive that):
+  // why, and the kernel's dump of that moment.
+  const gh_exit_info& e = (*bss)->exit_info;
+  if (e.kind != 0) {
+    absl::StrAppendFormat(&out, "stopped by the kernel: %s: %s\n",
+                          std::string(e.reason, strnlen(e.reason, sizeof(e.reason))),
+                          std::string(e.msg, strnlen(e.msg, sizeof(e.msg))));
+    absl::StrAppend(&out, std::string((*bss)->exit_dump,
+                                      strnlen((*bss)->exit_dump, sizeof((*bss)->exit_dump))),
+                    "\n");
+  }
   std::vector<gh_rq_entry> rq = runqueue->ReadAll<gh_rq_entry>();
   std::sort(rq.begin(), rq.end(), [](const gh_rq_entry& a, const gh_rq_entry& b) {
     return a.enqueue_time < b.enqueue_time;

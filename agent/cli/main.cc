@@ -254,6 +254,7 @@ int Run(const Config& cfg) {
     fprintf(stderr, "ghost_hybrid: warning: mlockall failed (%s); agent page faults may stall scheduling\n",
             strerror(errno));
   }
+  const absl::Time t_locked = absl::Now();
 
   absl::StatusOr<AgentSide> side = StartAgents(eff, &*topo, **sched, cfg.attach);
   if (!side.ok()) {
@@ -271,9 +272,12 @@ int Run(const Config& cfg) {
   const AgentStats& stats = side->agents->scheduler()->stats();
   if (cfg.verbose >= 1 && cfg.attach) {
     fprintf(stderr,
-            "ghost_hybrid: start-up: %s opening the pinned scheduler, %s starting the agents\n",
+            "ghost_hybrid: start-up: %s before opening the pinned scheduler, %s opening it, %s "
+            "locking memory, %s adopting its tasks and starting the agents\n",
+            absl::FormatDuration(t_load - g_process_start).c_str(),
             absl::FormatDuration(t_loaded - t_load).c_str(),
-            absl::FormatDuration(absl::Now() - t_loaded).c_str());
+            absl::FormatDuration(t_locked - t_loaded).c_str(),
+            absl::FormatDuration(absl::Now() - t_locked).c_str());
   } else if (cfg.verbose >= 1) {
     // Start-up is inside every timed command (make bench): say where it goes.
     const BpfScheduler::StartUp& s = (*sched)->start_up();

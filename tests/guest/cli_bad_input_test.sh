@@ -23,6 +23,11 @@ expect 2 "is not in the enclave" $GH --cpus=1 --global-cpu=0 -- true
 expect 2 "no process with pid 999999" $GH --pid=999999
 expect 127 "command not found: no_such_command_xyz" $GH -- no_such_command_xyz
 expect 2 "does not support --bpf-pick" $GH --model=percpu --bpf-pick -- true
+# A persistent scheduler's actions with none loaded.
+expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --attach
+expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --detach
+expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --stop
+expect 2 "--attach takes the settings of the scheduler" $GH --attach --cpus=0
 # Not root: a user without CAP_SYS_ADMIN.
 expect 3 "needs root: run it with sudo" setpriv --reuid=65534 --regid=65534 --clear-groups $GH -- true
 

@@ -7,9 +7,12 @@
 #     and every task stays a sched_ext task;
 #  2. a planned hand-over (--detach, then --attach) in the middle of a
 #     make -j4 build, which completes correctly, every step under SCHED_EXT;
-#  3. with no agent for 10 s the managed tasks keep progressing, and an
-#     agent built for another ABI is refused, the scheduler untouched;
-#  4. --stop unloads it; nothing is ejected at any point.
+#  3. with no agent for 10 s after a SIGKILL, more CPU-bound tasks than
+#     CPUs and a stream of short ones keep progressing, and an agent built
+#     for another ABI is refused, the scheduler untouched;
+#  4. --stop unloads it; nothing is ejected in 1-3; and the watchdog still
+#     ejects a persistent scheduler whose (stopped) agent leaves tasks
+#     waiting.
 . "$(dirname "$0")/lib.sh"
 WORKER=build/tests/worker
 SKEW=build/tests/ghost_hybrid_abi_skew
@@ -129,15 +132,18 @@ $GH --stop 2>/dev/null
 check "$(sched_state)" disabled "state after the second --stop"
 
 # ---- 3. ten seconds without an agent; an agent of another ABI ------------
+# Six CPU-bound tasks outlast the window (more tasks than CPUs: a task the
+# dead agent held in its queue would wait behind the fast path's forever),
+# and short runs append to a progress file throughout.
 : > "$out/progress"
 $GH --persist --stats-interval=0 -- \
-  sh -c "for i in 1 2 3; do (for j in \$(seq 400); do $WORKER cpu 50 >> $out/progress; done) & done; wait" \
+  sh -c "for i in 1 2 3 4 5 6; do $WORKER cpu 14000 > $out/long.\$i & done
+         for i in 1 2; do (for j in \$(seq 400); do $WORKER cpu 50 >> $out/progress; done) & done; wait" \
   2>/dev/null &
 A=$!
-wait_lines 3 "$out/progress"
-$GH --detach 2>/dev/null
-check "$?" 0 "--detach of agent A"
-wait $A
+wait_lines 2 "$out/progress"
+kill -KILL $A
+wait $A 2>/dev/null
 for second in 2 4 6 8 10; do
   before=$(wc -l < "$out/progress")
   sleep 2
@@ -150,15 +156,43 @@ for second in 2 4 6 8 10; do
     check "$?" 3 "exit status of an agent built for another ABI"
     check_true "its refusal names the ABI ($(cat "$out/err"))" grep -q "ABI version" "$out/err"
     check "$(sched_state)" enabled "state after the refused attach"
+    $GH -- true 2>"$out/err"
+    check "$?" 3 "exit status of a plain ghost_hybrid while a persistent one is loaded"
+    check_true "it names the persistent scheduler and the remedies ($(cat "$out/err"))" \
+      grep -q "a persistent ghost_hybrid scheduler is loaded: take it over with ghost_hybrid --attach" "$out/err"
     $GH --dump > "$out/dump" 2>&1
     check "$(sed -n 1p "$out/dump")" "agent: none attached" "the agent after the refused attach"
     check "$(grep -c 'agent tid=0 ' "$out/dump")" "$(nproc)" "CPUs without an agent thread then"
     [ "$fail" -eq 0 ] || sed 's/^/  dump: /' "$out/dump"
   fi
 done
+wait_lines 6 "$out"/long.*
+for i in 1 2 3 4 5 6; do
+  check "$(awk '{print $2}' "$out/long.$i" 2>/dev/null)" 1799995 "output of long CPU-bound task $i"
+done
 $GH --stop 2>/dev/null
 check "$(sched_state)" disabled "state after the last --stop"
 pkill -f "progress; done" 2>/dev/null  # the loops first, then their workers
 pkill -f "$WORKER" 2>/dev/null
 check_no_ejections
+
+# ---- 4. the watchdog still ejects a persistent scheduler whose tasks stall
+# An agent stopped (SIGSTOP) is still attached: its threads live, so the
+# kernel side leaves the decisions to it, and its queued tasks wait until
+# the watchdog ejects the scheduler. Its agent then exits 70 and removes
+# the pins of the dead scheduler.
+at_start=$(ejections)
+$GH --persist --watchdog=1s --stats-interval=0 -- \
+  sh -c "for i in 1 2 3 4 5 6; do $WORKER cpu 4000 > /dev/null & done; wait" 2>"$out/errS" &
+A=$!
+sleep 1.5
+kill -STOP $A
+for _ in $(seq 100); do [ "$(sched_state)" != enabled ] && break; sleep 0.1; done
+check "$(sched_state)" disabled "state once the stopped agent's tasks stalled"
+kill -CONT $A
+wait $A
+check "$?" 70 "exit status of the persistent agent whose scheduler was ejected"
+check "$(( $(ejections) - at_start ))" 1 "ejections of the stalled persistent scheduler"
+check_true "the dead scheduler's pins are gone" [ ! -e "$pins" ]
+pkill -f "$WORKER" 2>/dev/null
 finish

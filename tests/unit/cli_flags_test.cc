@@ -86,6 +86,12 @@ TEST(CliFlags, RejectsBadInputWithAMessageNamingIt) {
       {{"--pid=5", "--", "true"}, "either --pid or a command"},
       {{"true"}, "put the command after '--'"},
       {{"--global-cpu"}, "needs a value"},
+      {{"--attach", "--bpf-pick"}, "--attach takes the settings of the scheduler it attaches to: drop --bpf-pick"},
+      {{"--attach", "--slice=5ms"}, "drop --slice"},
+      {{"--attach", "--dump"}, "--attach and --dump do not go together"},
+      {{"--detach", "--persist"}, "--detach acts on the persistent scheduler alone: drop --persist"},
+      {{"--stop", "--", "true"}, "--stop takes no command"},
+      {{"--persist", "--model=percpu", "--", "true"}, "--persist supports the centralized model only"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<Config> r = Parse(c.args);
@@ -93,6 +99,25 @@ TEST(CliFlags, RejectsBadInputWithAMessageNamingIt) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.says));
   }
+}
+
+// Tests that the persistent-scheduler actions parse, and that an attaching
+// agent may still choose what is its own (the global CPU, stats).
+TEST(CliFlags, PersistentSchedulerActionsParse) {
+  absl::StatusOr<Config> p = Parse({"--persist", "--bpf-pick", "--", "make"});
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_TRUE(p->persist);
+  EXPECT_TRUE(p->bpf_pick);
+  absl::StatusOr<Config> a = Parse({"--attach", "--global-cpu=1", "--stats-json=/tmp/x"});
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->attach);
+  EXPECT_EQ(a->global_cpu, 1);
+  absl::StatusOr<Config> d = Parse({"--detach"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_TRUE(d->detach);
+  absl::StatusOr<Config> s = Parse({"--stop"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->stop);
 }
 
 // Tests that a huge CPU range fails at once, without being expanded.
