@@ -94,12 +94,15 @@ struct AgentSide {
   std::unique_ptr<KernelEnclave> enclave;
   std::unique_ptr<FullAgent> agents;
   int adopted = 0;  // tasks taken over from a running scheduler (--attach)
+  // Where start-up went: building the agents, adopting, starting threads.
+  absl::Duration build, adopt, threads;
 };
 
 // With @adopt, the agents first take in every task the scheduler already
 // manages (an agent taking over a persistent scheduler).
 absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
                                       BpfScheduler& sched, bool adopt) {
+  const absl::Time t0 = absl::Now();
   CpuList cpus;
   for (int c = 0; c < sched.nr_cpus(); c++) {
     if (sched.in_enclave(c)) cpus.Set(c);
@@ -126,8 +129,13 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(), CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin});
   }
+  const absl::Time t1 = absl::Now();
   if (adopt) side.adopted = side.agents->scheduler()->DiscoverTasks();
+  const absl::Time t2 = absl::Now();
   side.agents->StartAgentThreads();
+  side.build = t1 - t0;
+  side.adopt = t2 - t1;
+  side.threads = absl::Now() - t2;
   sched.SetAgentProcess(getpid());
   return side;
 }
@@ -273,11 +281,13 @@ int Run(const Config& cfg) {
   if (cfg.verbose >= 1 && cfg.attach) {
     fprintf(stderr,
             "ghost_hybrid: start-up: %s before opening the pinned scheduler, %s opening it, %s "
-            "locking memory, %s adopting its tasks and starting the agents\n",
+            "locking memory, %s building the agents, %s adopting its tasks, %s starting the "
+            "agent threads\n",
             absl::FormatDuration(t_load - g_process_start).c_str(),
             absl::FormatDuration(t_loaded - t_load).c_str(),
             absl::FormatDuration(t_locked - t_loaded).c_str(),
-            absl::FormatDuration(absl::Now() - t_locked).c_str());
+            absl::FormatDuration(side->build).c_str(), absl::FormatDuration(side->adopt).c_str(),
+            absl::FormatDuration(side->threads).c_str());
   } else if (cfg.verbose >= 1) {
     // Start-up is inside every timed command (make bench): say where it goes.
     const BpfScheduler::StartUp& s = (*sched)->start_up();

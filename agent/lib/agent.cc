@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <thread>
 #include <cstdio>
 
 #include "agent/lib/check.h"
@@ -19,7 +20,7 @@ Agent::Agent(Enclave* enclave, int cpu) : enclave_(enclave), cpu_(cpu) {
 }
 
 Agent::~Agent() {
-  if (thread_.joinable()) {
+  if (thread_started_) {
     RequestFinish(/*force=*/true);
     JoinThread();
   }
@@ -31,8 +32,20 @@ void Agent::Ping() {
 }
 
 void Agent::StartThread() {
-  GH_CHECK(!thread_.joinable());
-  thread_ = std::thread(&Agent::ThreadBody, this);
+  GH_CHECK(!thread_started_);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kStackBytes);
+  const int err = pthread_create(
+      &thread_, &attr,
+      [](void* self) -> void* {
+        static_cast<Agent*>(self)->ThreadBody();
+        return nullptr;
+      },
+      this);
+  pthread_attr_destroy(&attr);
+  GH_CHECK_MSG(err == 0, "cannot start an agent thread");
+  thread_started_ = true;
 }
 
 void Agent::RequestFinish(bool force) {
@@ -43,7 +56,9 @@ void Agent::RequestFinish(bool force) {
 }
 
 void Agent::JoinThread() {
-  if (thread_.joinable()) thread_.join();
+  if (!thread_started_) return;
+  pthread_join(thread_, nullptr);
+  thread_started_ = false;
 }
 
 void Agent::ThreadBody() {
