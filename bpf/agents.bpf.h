@@ -7,8 +7,6 @@
  *
  * - Active agents run before anything else on their CPU: ops.enqueue puts
  *   them at the head of the CPU's local DSQ and preempts the current task.
- *   A task left waiting there behind an agent that keeps running gets the
- *   CPU after agent_hold_ns (agent_tick).
  * - An inactive agent is parked: it cleared GH_SW_AGENT_ACTIVE (LocalYield,
  *   gh_local_yield) and sleeps on its doorbell, a small ring buffer. It is
  *   woken by a Ping (gh_ping) or by a message on its channel: both set
@@ -37,6 +35,7 @@
 #include "common.bpf.h"
 #include "wake.bpf.h"
 #include "cpu_owner.bpf.h"
+#include "runqueue.bpf.h"
 
 /* ops.enqueue for an agent thread: run it next on its own CPU. */
 static __always_inline void agent_enqueue(struct task_struct *p,
@@ -116,26 +115,6 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 1;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns,
 			   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
-}
-
-/*
- * ops.tick while an agent runs: a task waiting in this CPU's local DSQ
- * behind an agent that keeps running (a global agent busy deciding for the
- * other CPUs) gets the CPU after agent_hold_ns. The agent yields by itself
- * for the tasks it put there (the centralized agent's 2 ms hold); this
- * covers those it cannot know are there: a fast-path pick made here just
- * before the agent attached (--attach), a task inside migrate_disable().
- * Its slice ended, the agent queues behind them (agent_yielded) and runs
- * again after one slice of theirs.
- */
-static __always_inline void agent_tick(struct task_struct *p, struct task_ctx *tctx)
-{
-	if (bpf_ktime_get_ns() - tctx->run_start < agent_hold_ns ||
-	    !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL))
-		return;
-	tctx->agent_bumped = 1;
-	p->scx.slice = 0;
-	stat_inc(GH_STAT_AGENT_BUMPS);
 }
 
 /*
@@ -316,6 +295,7 @@ static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 	u32 idx = g & (GH_MAX_CPUS - 1);
 
 	rescue_stranded_tasks();
+	forgotten_task_nudge();
 
 	if (cpu_valid(g)) {
 		/* Taken while its agent waited to run there: nothing told us. */

@@ -46,9 +46,9 @@ const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
 const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
 const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
-/* A task waiting in the local DSQ behind an agent that keeps running gets
- * the CPU after this long (agent_tick); the agent's own hold is shorter. */
-const volatile __u64 agent_hold_ns = 5000000;
+/* A task waiting in the agent's DSQ this long is treated as forgotten by
+ * its agent (forgotten_task_nudge); the loader sets it below the watchdog. */
+const volatile __u64 forgotten_after_ns = 1000000000;
 /* A task that must stay on its CPU (task_migration_disabled) resumes there
  * first, for this long, to leave its migrate_disable() section. */
 const volatile __u64 pinned_resume_slice_ns = 1000000;
@@ -135,14 +135,14 @@ struct task_ctx {
 	u32 picked_by_bpf;	/* next running() is a fast-path pick */
 	u32 txn_commit;		/* next running() applies a transaction */
 	u32 displaced;		/* agent preempted while runnable (not a yield) */
-	u32 agent_yielded;	/* agent stopped by sched_yield() or bumped: queue it last */
-	u32 agent_bumped;	/* agent_tick ended its slice for tasks behind it */
-	u32 pad2;
+	u32 agent_yielded;	/* agent stopped by sched_yield(): queue it last */
 	u32 resuming;		/* dequeued while running, not asleep: a property
 				 * change; its next running() continues */
 	u32 resume_here;	/* stopped for its agent: ops.enqueue puts it
 				 * back on its CPU, with no message */
 	u64 commit_time;
+	u64 queued_at;		/* when it entered its owner's DSQ */
+	u64 nudged_at;		/* when forgotten_task_nudge last flagged it */
 	u64 run_start;
 	u32 weight;		/* last reported, to tell changes from reports */
 	u32 pad;

@@ -333,8 +333,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	 */
 	if (tctx->is_agent && cpu_valid(cpu))
 		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
-	if (tctx->is_agent)
-		tctx->run_start = now;	/* for agent_tick */
 	if (!is_managed(tctx))
 		return;
 	/*
@@ -408,8 +406,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 			actx->displaced = 1;
 			cpu_mark_held(scx_bpf_task_cpu(p), 0);
 		}
-		actx->agent_yielded = actx->yielding || actx->agent_bumped;
-		actx->agent_bumped = 0;
+		actx->agent_yielded = actx->yielding;
 		actx->yielding = 0;
 		return;
 	}
@@ -541,10 +538,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_set_weight, struct task_struct *p, u32 weight)
 
 void BPF_STRUCT_OPS(ghost_hybrid_tick, struct task_struct *p)
 {
-	struct task_ctx *tctx = lookup_task_ctx(p);
-
-	if (tctx && tctx->is_agent)
-		agent_tick(p, tctx);
 	if (send_cpu_tick)
 		send_cpu_msg(bpf_get_smp_processor_id(), GH_MSG_CPU_TICK, 0);
 }

@@ -410,7 +410,7 @@ enum gh_stat {
 	GH_STAT_SW_FREE_REJECTED, /* gh_sw_free entries not CANFREE or not the gtid's */
 	GH_STAT_STRANDED_REENQS, /* a held CPU's local DSQ re-enqueued (once per hold) */
 	GH_STAT_AGENTLESS_PICKS, /* of BPF_PICKS: while no agent was attached (--persist) */
-	GH_STAT_AGENT_BUMPS,	/* agent_tick ended an agent's slice for tasks behind it */
+	GH_STAT_FORGOTTEN_NUDGES, /* tasks long in the agent's DSQ handed to its loss recovery */
 	GH_NR_STATS,
 };
 

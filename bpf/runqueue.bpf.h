@@ -34,6 +34,7 @@
 #define GHOST_HYBRID_RUNQUEUE_BPF_H
 
 #include "common.bpf.h"
+#include "messages.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -54,6 +55,7 @@ static __always_inline void custody_record(struct task_ctx *tctx, u32 owner, u32
 	u64 gtid = tctx->gtid;
 
 	WRITE_ONCE(tctx->owner, owner);
+	tctx->queued_at = e.enqueue_time;
 	/* What runs it next: a pick (ON_CPU says BPF_PICKED) or a commit. */
 	tctx->picked_by_bpf = owner == GH_OWNER_BPF;
 	bpf_map_update_elem(&runqueue, &gtid, &e, BPF_ANY);
@@ -187,6 +189,46 @@ static __always_inline bool custody_move(u64 gtid, u64 from, u64 to, u32 owner, 
 	bpf_rcu_read_unlock();
 	bpf_task_release(p);
 	return moved;
+}
+
+/*
+ * A task that has waited in the agent's DSQ for forgotten_after_ns is one
+ * its agent no longer accounts for (none should wait that long; one did
+ * after a hand-over, and the watchdog ejected the scheduler). It is
+ * handed to the agent's recovery from lost messages: its status word
+ * counts a loss and its agent is woken, so the agent resyncs it from the
+ * word (runnable, not on a CPU) and decides for it. Once per
+ * forgotten_after_ns per task; from the periodic timer (agents.bpf.h).
+ */
+static __always_inline void forgotten_task_nudge(void)
+{
+	struct bpf_iter_scx_dsq it;
+	struct gh_status_word *sw;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u64 now = bpf_ktime_get_ns();
+
+	if (agentless())
+		return;	/* the fast path pops that DSQ itself */
+	bpf_rcu_read_lock();
+	if (bpf_iter_scx_dsq_new(&it, GH_DSQ_AGENT, 0) == 0) {
+		while ((p = bpf_iter_scx_dsq_next(&it))) {
+			tctx = lookup_task_ctx(p);
+			if (!is_managed(tctx) || now - tctx->queued_at < forgotten_after_ns ||
+			    now - tctx->nudged_at < forgotten_after_ns)
+				continue;
+			sw = task_sw_of(tctx);
+			if (!sw)
+				continue;
+			tctx->nudged_at = now;
+			/* As for a dropped message: the count, then the wakeup. */
+			__sync_fetch_and_add(&sw->msgs_lost, 1);
+			stat_inc(GH_STAT_FORGOTTEN_NUDGES);
+			agent_note_message(sw->channel, true);
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
 }
 
 /*

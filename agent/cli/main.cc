@@ -329,6 +329,9 @@ int Run(const Config& cfg) {
       const ExitInfo e = (*sched)->exit_info();  // reads the rest only once stopped
       if (e.kind != 0) {
         ReportEjection(e);
+        // Before the tasks, back in the fair class, leave.
+        fprintf(stderr, "ghost_hybrid: the agent's view of its tasks:\n%s",
+                side->agents->scheduler()->DescribeTasks().c_str());
         ejected = true;
         if (child <= 0) break;
       }

@@ -69,7 +69,7 @@ const char* KernelStatName(int stat) {
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
       "sw_exhausted", "stale_oncpu", "agent_moves", "direct_picks", "slice_extensions",
       "sw_freed", "sw_free_rejected", "stranded_reenqs", "agentless_picks",
-      "agent_bumps"};
+      "forgotten_nudges"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == GH_NR_STATS, "a name per gh_stat");
   return stat >= 0 && stat < GH_NR_STATS ? kNames[stat] : "?";
 }

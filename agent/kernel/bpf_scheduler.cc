@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -150,6 +151,9 @@ absl::Status BpfScheduler::Setup() {
         "the watchdog must be between 100ms and 30s (sched_ext's limit).");
   }
   skel_->struct_ops.ghost_hybrid_ops->timeout_ms = static_cast<uint32_t>(ms);
+  // Well before the watchdog would eject the scheduler for such a task.
+  skel_->rodata->forgotten_after_ns =
+      static_cast<uint64_t>(std::min<int64_t>(1000, ms / 4)) * 1000000;
   const uint32_t page = static_cast<uint32_t>(sysconf(_SC_PAGESIZE));
   const uint32_t ring = options_.channel_bytes;
   if (ring < page || ring > (1u << 30) || (ring & (ring - 1)) != 0) {
@@ -213,12 +217,12 @@ absl::Status BpfScheduler::Setup() {
 }
 
 void BpfScheduler::TakeProgramFds() {
-  progs_.commit = bpf_program__fd(skel_->progs.gh_commit);
-  progs_.ping = bpf_program__fd(skel_->progs.gh_ping);
-  progs_.local_yield = bpf_program__fd(skel_->progs.gh_local_yield);
-  progs_.rq_op = bpf_program__fd(skel_->progs.gh_rq_op);
-  progs_.sw_free = bpf_program__fd(skel_->progs.gh_sw_free);
-  progs_.associate = bpf_program__fd(skel_->progs.gh_associate);
+  prog_fds_[kCommit] = bpf_program__fd(skel_->progs.gh_commit);
+  prog_fds_[kPing] = bpf_program__fd(skel_->progs.gh_ping);
+  prog_fds_[kLocalYield] = bpf_program__fd(skel_->progs.gh_local_yield);
+  prog_fds_[kRqOp] = bpf_program__fd(skel_->progs.gh_rq_op);
+  prog_fds_[kSwFree] = bpf_program__fd(skel_->progs.gh_sw_free);
+  prog_fds_[kAssociate] = bpf_program__fd(skel_->progs.gh_associate);
 }
 
 absl::Status BpfScheduler::CreateInnerMaps() {
@@ -336,7 +340,7 @@ absl::StatusOr<uint32_t> BpfScheduler::Commit(const uint64_t (&mask)[GH_CPUMASK_
   gh_commit_args args = {};
   memcpy(args.cpumask, mask, sizeof(args.cpumask));
   args.flags = flags;
-  if (int err = RunProgram(progs_.commit, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kCommit], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("commit failed: ", strerror(-err)));
   }
   return args.nr_submitted;
@@ -347,7 +351,7 @@ absl::StatusOr<int> BpfScheduler::RunPing(int cpu, bool make_global, int from_cp
   args.cpu = cpu;
   args.make_global = make_global;
   args.from_cpu = from_cpu;
-  if (int err = RunProgram(progs_.ping, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kPing], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("ping failed: ", strerror(-err)));
   }
   if (args.result == -EINVAL) return absl::InvalidArgumentError(absl::StrCat("no agent on CPU ", cpu));
@@ -367,7 +371,7 @@ absl::StatusOr<bool> BpfScheduler::LocalYieldPrepare(int cpu, bool check, uint32
   args.cpu = cpu;
   args.check_barrier = check;
   args.agent_barrier = barrier;
-  if (int err = RunProgram(progs_.local_yield, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kLocalYield], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("local yield failed: ", strerror(-err)));
   }
   if (args.result == -ESTALE) return false;
@@ -379,7 +383,7 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
   gh_rq_op_args args = {};
   args.gtid = gtid;
   args.op = op;
-  if (int err = RunProgram(progs_.rq_op, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kRqOp], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("runqueue op failed: ", strerror(-err)));
   }
   if (args.result == -ENOENT) {
@@ -390,7 +394,7 @@ absl::Status BpfScheduler::RunqueueOp(uint64_t gtid, gh_rq_op op) {
 
 absl::StatusOr<uint32_t> BpfScheduler::FreeStatusWords(const gh_sw_free_args& batch) {
   gh_sw_free_args args = batch;
-  if (int err = RunProgram(progs_.sw_free, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kSwFree], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("freeing status words failed: ", strerror(-err)));
   }
   return args.nr_freed;
@@ -406,7 +410,7 @@ absl::Status BpfScheduler::AssociateTask(uint64_t gtid, uint32_t sw_index, uint3
   args.sw_index = sw_index;
   args.channel = channel;
   args.barrier = barrier;
-  if (int err = RunProgram(progs_.associate, &args, sizeof(args))) {
+  if (int err = RunProgram(prog_fds_[kAssociate], &args, sizeof(args))) {
     return absl::InternalError(absl::StrCat("cannot associate task: ", strerror(-err)));
   }
   switch (args.result) {

@@ -185,15 +185,16 @@ class BpfScheduler {
   BpfSchedulerOptions options_;
   struct ::ghost_hybrid* skel_ = nullptr;
   struct ::bpf_link* link_ = nullptr;
-  // Program fds (owned by the skeleton after Load, by us after Attach).
-  struct Programs {
-    int commit = -1, ping = -1, local_yield = -1, rq_op = -1, sw_free = -1, associate = -1;
-  } progs_;
-  // Attach(): skel_'s bss and data point into these mmaps of the pinned
-  // maps, and progs_ and the maps' fds are ours to close.
+  // The syscall programs' fds, owned by the skeleton after Load and by us
+  // after Attach, in the order of their pins (kProgramPins in
+  // persistent_scheduler.cc).
+  enum Program { kCommit, kPing, kLocalYield, kRqOp, kSwFree, kAssociate, kNumPrograms };
+  int prog_fds_[kNumPrograms] = {-1, -1, -1, -1, -1, -1};
   // Leave the scheduler loaded and pinned when destroyed: set once a
   // persistent scheduler is fully pinned, or attached to.
   bool keep_loaded_ = false;
+  // Attach(): skel_'s bss and data point into these mmaps of the pinned
+  // maps, and prog_fds_ and the maps' fds are ours to close.
   std::vector<std::pair<void*, size_t>> pinned_mmaps_;
   std::vector<int> pinned_fds_;
   int nr_cpus_ = 0;

@@ -90,7 +90,11 @@ void KernelEnclave::FlushFreesLocked() {
   frees_.nr = 0;
 }
 
-uint64_t KernelEnclave::MessagesDropped() const { return sched_->stat(GH_STAT_MSGS_DROPPED); }
+// Tasks the kernel side found forgotten in the agent's queue are recovered
+// the way a dropped message's task is (bpf/runqueue.bpf.h).
+uint64_t KernelEnclave::MessagesDropped() const {
+  return sched_->stat(GH_STAT_MSGS_DROPPED) + sched_->stat(GH_STAT_FORGOTTEN_NUDGES);
+}
 
 Channel& KernelEnclave::DefaultChannel() { return *channels_[GH_DEFAULT_CHANNEL]; }
 

@@ -27,7 +27,7 @@ namespace {
 
 using Bss = ghost_hybrid::ghost_hybrid__bss;
 using Data = ghost_hybrid::ghost_hybrid__data;
-using Rodata = ghost_hybrid::ghost_hybrid__rodata;
+using Rodata = ghost_hybrid::ghost_hybrid__rodata;  // in the fingerprint
 
 constexpr uint64_t kSliceInf = ~0ull;
 
@@ -96,6 +96,19 @@ absl::StatusOr<int> InnerMapFd(int outer_fd, uint32_t key, const char* what) {
 }  // namespace
 
 uint64_t AbiLayout() { return kAbiLayout; }
+
+namespace {
+
+// True if @pid runs a ghost_hybrid binary: the only process --detach
+// signals, whatever pid the maps hold.
+bool IsGhostHybrid(pid_t pid) {
+  std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
+  std::string name;
+  std::getline(comm, name);
+  return name.rfind("ghost_hybrid", 0) == 0;
+}
+
+}  // namespace
 
 bool ProcessLives(pid_t pid) {
   if (pid <= 0) return false;
@@ -174,8 +187,10 @@ absl::StatusOr<int> DetachAgent(const std::string& dir, absl::Duration timeout) 
   if (!st.ok()) return st.status();
   if (!st->abi_matches) return absl::FailedPreconditionError(AbiMismatchMessage(*st));
   const int pid = st->agent_pid;
-  if (pid == 0 && st->agent_threads == 0) return 0;
-  if (pid > 0 && ProcessLives(pid) && kill(pid, SIGTERM) != 0) {
+  // No agent thread alive: none is attached (a killed agent leaves its pid
+  // behind, which may belong to another process by now).
+  if (st->agent_threads == 0) return 0;
+  if (pid > 0 && ProcessLives(pid) && IsGhostHybrid(pid) && kill(pid, SIGTERM) != 0) {
     return absl::InternalError(absl::StrCat("cannot signal agent process ", pid, ": ",
                                             strerror(errno)));
   }
@@ -233,6 +248,7 @@ absl::Status StopPersistent(const std::string& dir, absl::Duration timeout) {
 // ------------------------------------------------------ BpfScheduler side
 
 absl::Status BpfScheduler::PinPersistent() {
+  static_assert(std::size(kProgramPins) == kNumPrograms, "a pin name per program");
   const std::string& dir = options_.pin_dir;
   auto pin = [&](int fd, const char* name) -> absl::Status {
     const std::string path = absl::StrCat(dir, "/", name);
@@ -264,23 +280,23 @@ absl::Status BpfScheduler::PinPersistent() {
   if (bpf_map_update_elem(fd, &zero, &inst, BPF_ANY) != 0) {
     return absl::InternalError(absl::StrCat("cannot record the instance: ", strerror(errno)));
   }
-  const std::pair<int, const char*> pins[] = {
+  const std::pair<int, const char*> maps[] = {
       {fd, "instance"},
       {bpf_map__fd(skel_->maps.default_channel), "default_channel"},
       {bpf_map__fd(skel_->maps.channels), "channels"},
       {bpf_map__fd(skel_->maps.doorbells), "doorbells"},
-      {progs_.commit, "gh_commit"},
-      {progs_.ping, "gh_ping"},
-      {progs_.local_yield, "gh_local_yield"},
-      {progs_.rq_op, "gh_rq_op"},
-      {progs_.sw_free, "gh_sw_free"},
-      {progs_.associate, "gh_associate"},
-      // Last: an agent that finds the link finds everything else.
-      {bpf_link__fd(link_), "link"},
+      // A BPF timer dies with the last user reference to its map: pinned,
+      // the periodic rescue and hand-off timer outlives the loader.
+      {bpf_map__fd(skel_->maps.handoff_timers), "handoff_timers"},
   };
-  for (const auto& [pin_fd, name] : pins) {
-    if (absl::Status s = pin(pin_fd, name); !s.ok()) return s;
+  for (const auto& [map_fd, name] : maps) {
+    if (absl::Status s = pin(map_fd, name); !s.ok()) return s;
   }
+  for (size_t i = 0; i < std::size(kProgramPins); i++) {
+    if (absl::Status s = pin(prog_fds_[i], kProgramPins[i]); !s.ok()) return s;
+  }
+  // Last: an agent that finds the link finds everything else.
+  if (absl::Status s = pin(bpf_link__fd(link_), "link"); !s.ok()) return s;
   keep_loaded_ = true;
   return absl::OkStatus();
 }
@@ -296,6 +312,12 @@ absl::StatusOr<std::unique_ptr<BpfScheduler>> BpfScheduler::Attach(const std::st
         "): unload it with ghost_hybrid --stop and start another with --persist."));
   }
   const gh_instance& inst = st->instance;
+  if (inst.nr_channels < 1 || inst.nr_channels > GH_MAX_CHANNELS) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "the persistent scheduler's record names %u channels: it is damaged; replace it "
+        "(ghost_hybrid --stop, then --persist).",
+        inst.nr_channels));
+  }
   BpfSchedulerOptions o;
   o.bpf_pick = inst.flags & GH_INSTANCE_BPF_PICK;
   o.resume_after_agent = inst.flags & GH_INSTANCE_RESUME_AFTER_AGENT;
@@ -405,12 +427,10 @@ absl::Status BpfScheduler::OpenPinned(const std::string& dir, const gh_instance&
     if (!bell.ok()) return bell.status();
     doorbells_[cpu] = std::make_unique<RingChannel>(std::move(*bell));
   }
-  int* prog_fds[] = {&progs_.commit, &progs_.ping, &progs_.local_yield,
-                     &progs_.rq_op, &progs_.sw_free, &progs_.associate};
   for (size_t i = 0; i < std::size(kProgramPins); i++) {
     absl::StatusOr<int> fd = keep(PinnedMap::Open(dir, kProgramPins[i]));
     if (!fd.ok()) return fd.status();
-    *prog_fds[i] = *fd;
+    prog_fds_[i] = *fd;
   }
   keep_loaded_ = true;
   return absl::OkStatus();

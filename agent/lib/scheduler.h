@@ -32,6 +32,7 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -62,6 +63,11 @@ class Scheduler {
   // status words: for an agent that takes over a running scheduler
   // (--attach). Call before any agent runs. Returns how many it took in.
   virtual int DiscoverTasks() { return 0; }
+
+  // One line per task the scheduler holds (gtid, state, CPU, Tseq): its
+  // view, printed beside the kernel's exit dump after an ejection. Safe
+  // while agents run.
+  virtual std::string DescribeTasks() const { return ""; }
 
   // Returns true iff the scheduler manages no task any more.
   virtual bool Empty() const = 0;

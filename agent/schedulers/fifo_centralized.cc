@@ -235,6 +235,23 @@ void CentralizedFifoScheduler::TaskResync(CentralizedFifoTask* task, const TaskS
   Enqueue(task);
 }
 
+std::string CentralizedFifoScheduler::DescribeTasks() const {
+  static const char* const kNames[] = {"blocked", "runnable", "queued",
+                                       "on_cpu", "yielding", "bpf_queued"};
+  std::string out;
+  std::lock_guard<std::mutex> lock(global_mu());  // the agents' state
+  const_cast<CentralizedFifoScheduler*>(this)->allocator()->ForEachTask(
+      [&](CentralizedFifoTask* t) {
+        absl::StrAppendFormat(&out, "  gtid=%#x pid=%u %s cpu=%d tseq=%u word_tseq=%u%s\n",
+                              t->gtid, GH_GTID_PID(t->gtid),
+                              kNames[static_cast<int>(t->state)], t->cpu,
+                              static_cast<uint32_t>(t->seqnum), t->status_word.barrier(),
+                              t->resynced ? " resynced" : "");
+        return true;
+      });
+  return out;
+}
+
 bool CentralizedFifoScheduler::RecoverIfMessagesLost() {
   bool adopt;
   if (!lost_watch_.Due(enclave()->MessagesDropped(), *enclave(), /*may_adopt=*/true, &adopt))

@@ -103,6 +103,7 @@ class CentralizedFifoScheduler
   // hands the global role to the configured CPU.
   void EnclaveReady() override;
   bool Empty() const override { return num_tasks_ == 0; }
+  std::string DescribeTasks() const override;
 
   // What a scheduling round did.
   struct Round {
@@ -123,7 +124,7 @@ class CentralizedFifoScheduler
   // adopts those whose TASK_NEW was lost). Returns true iff it did.
   bool RecoverIfMessagesLost();
   // Serializes the scheduling rounds of the agents (see the file comment).
-  std::mutex& global_mu() { return global_mu_; }
+  std::mutex& global_mu() const { return global_mu_; }
   absl::Duration spin() const { return spin_; }
   Channel& GetDefaultChannel() { return enclave()->DefaultChannel(); }
   // Returns true iff no higher class holds `cpu`.
@@ -178,7 +179,7 @@ class CentralizedFifoScheduler
   const int initial_global_cpu_;
   int last_round_cpu_ = -1;  // guarded by global_mu_
   LostMessageWatch lost_watch_;  // guarded by global_mu_
-  std::mutex global_mu_;
+  mutable std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   const absl::Duration spin_;
   int num_tasks_ = 0;
