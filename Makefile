@@ -72,7 +72,7 @@ UNIT_OBJS  := $(patsubst %.cc,$(BUILD)/%.o,$(UNIT_SRCS))
 GUEST_SRCS := $(wildcard tests/guest/*.cc)
 GUEST_OBJS := $(patsubst %.cc,$(BUILD)/%.o,$(GUEST_SRCS))
 
-.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration soak \
+.PHONY: all clean test run unit check-toolchain setup bench bench-smoke test-migration test-upgrade soak \
         install uninstall
 all: ghost_hybrid $(BUILD)/tests/unit_tests $(BUILD)/tests/guest_tests $(BUILD)/tests/spinner \
      $(BUILD)/tests/churn $(BUILD)/tests/worker $(BUILD)/tests/ghost_hybrid_abi_skew
@@ -198,6 +198,16 @@ run: setup
 test-migration: all
 	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
 	  scripts/guest-repeat.sh 20 tests/guest/cli_global_migration_test.sh
+
+# The agent hand-over test of a persistent scheduler (--persist, --attach),
+# not part of make test until it passes reliably: on 6.19 one run in three
+# of make test had the new agent stop deciding (issue 16's notes). Three
+# runs on each kernel.
+test-upgrade: all
+	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
+	  scripts/guest-repeat.sh 3 tests/guest/live_upgrade.sh
+	$(Q). kernel-patches/guest-kernel.env && scripts/vm.sh --kernel "$$OLDEST_KERNEL_RELEASE" \
+	  --cpus 4 --mem 2G --timeout 1500 -- scripts/guest-repeat.sh 3 tests/guest/live_upgrade.sh
 
 # ------------------------------------------------------------ install
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page

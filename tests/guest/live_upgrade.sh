@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Tests live agent replacement on a persistent scheduler (--persist):
+# Tests live agent replacement on a persistent scheduler (--persist). Not
+# in make test yet (no _test.sh suffix): `make test-upgrade` runs it three
+# times on each kernel.
 #  1. agent A is SIGKILLed under 8 CPU-bound and 8 sleep/wake tasks; agent
 #     B attaches within 1 s and commits for every one of the 16; their
 #     outputs are correct; sampled throughout, the scheduler stays enabled
