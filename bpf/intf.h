@@ -441,7 +441,7 @@ enum gh_kernel_feature {
  * The version of this ABI: bump it with any change to this file, to the
  * maps a persistent scheduler pins, or to what their fields mean. An agent
  * attaches only to a scheduler loaded with its own version (and layout
- * fingerprint, computed by agent/kernel/bpf_scheduler.cc). Overridable
+ * fingerprint, computed by agent/kernel/persistent_scheduler.cc). Overridable
  * only so that tests can build an agent of another version.
  */
 #ifndef GH_ABI_VERSION

@@ -10,7 +10,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 
@@ -146,10 +145,7 @@ absl::Status CheckNoPersistentScheduler() {
   absl::StatusOr<PersistentStatus> st = ReadPersistentStatus(kPinDir);
   if (!st.ok()) return absl::OkStatus();  // none (or not root: Load says so)
   const bool loaded = st->abi_matches ? !st->ejected : true;
-  std::ifstream state("/sys/kernel/sched_ext/state");
-  std::string line;
-  std::getline(state, line);
-  if (loaded && line == "enabled") {
+  if (loaded && SchedExtState() == "enabled") {
     return absl::AlreadyExistsError(
         "a persistent ghost_hybrid scheduler is loaded: take it over with ghost_hybrid "
         "--attach, or unload it with ghost_hybrid --stop.");
@@ -254,7 +250,6 @@ int Run(const Config& cfg) {
     eff.bpf_pick = (*sched)->options().bpf_pick;
     eff.slice = (*sched)->options().txn_slice;
     eff.model = Model::kCentralized;
-    eff.persist = true;
   }
   if (cfg.verbose >= 1) PrintKernelFeatures((*sched)->kernel_features());
   // A page fault in an agent could need a CPU that only the agent can give.

@@ -502,8 +502,10 @@ uint32_t BpfScheduler::live_agent_threads() const {
   return __atomic_load_n(&skel_->bss->nr_agents, __ATOMIC_ACQUIRE);
 }
 
+std::string SchedExtState() { return ReadFirstLine("/sys/kernel/sched_ext/state"); }
+
 bool BpfScheduler::Running() const {
-  return exit_info().kind == 0 && ReadFirstLine("/sys/kernel/sched_ext/state") == "enabled";
+  return exit_info().kind == 0 && SchedExtState() == "enabled";
 }
 
 }  // namespace gh

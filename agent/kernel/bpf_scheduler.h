@@ -212,6 +212,10 @@ class BpfScheduler {
 // Returns OK if this kernel can run ghost_hybrid, or why not.
 absl::Status CheckSchedExtAvailable();
 
+// /sys/kernel/sched_ext/state ("enabled", "disabled", ...), or "" if the
+// kernel has no sched_ext.
+std::string SchedExtState();
+
 }  // namespace gh
 
 #endif  // GHOST_HYBRID_AGENT_KERNEL_BPF_SCHEDULER_H_

@@ -37,6 +37,9 @@ constexpr const char* kProgramPins[] = {"gh_commit", "gh_ping", "gh_local_yield"
 
 constexpr uint64_t Mix(uint64_t h, uint64_t v) { return (h ^ v) * 0x100000001b3ull; }
 
+// This build's fingerprint of the ABI's layout: the sizes of every struct
+// of bpf/intf.h and of the scheduler's global sections. Two builds with the
+// same GH_ABI_VERSION but another fingerprint cannot share a scheduler.
 constexpr uint64_t kAbiLayout = [] {
   const uint64_t parts[] = {
       GH_ABI_VERSION, sizeof(gh_msg_hdr), sizeof(gh_msg), sizeof(gh_status_word),
@@ -49,13 +52,6 @@ constexpr uint64_t kAbiLayout = [] {
   for (uint64_t p : parts) h = Mix(h, p);
   return h;
 }();
-
-std::string FirstLine(const char* path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
 
 absl::Duration FromNs(uint64_t ns) {
   return ns == kSliceInf ? absl::InfiniteDuration() : absl::Nanoseconds(ns);
@@ -79,6 +75,15 @@ absl::StatusOr<PinnedMap> OpenMatching(const std::string& dir, const char* name,
   return m;
 }
 
+// True if @pid runs a ghost_hybrid binary: the only process --detach
+// signals, whatever pid the maps hold.
+bool IsGhostHybrid(pid_t pid) {
+  std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
+  std::string name;
+  std::getline(comm, name);
+  return name.rfind("ghost_hybrid", 0) == 0;
+}
+
 // The fd of the inner map at @key of the map-of-maps @outer_fd.
 absl::StatusOr<int> InnerMapFd(int outer_fd, uint32_t key, const char* what) {
   uint32_t id = 0;
@@ -95,20 +100,6 @@ absl::StatusOr<int> InnerMapFd(int outer_fd, uint32_t key, const char* what) {
 
 }  // namespace
 
-uint64_t AbiLayout() { return kAbiLayout; }
-
-namespace {
-
-// True if @pid runs a ghost_hybrid binary: the only process --detach
-// signals, whatever pid the maps hold.
-bool IsGhostHybrid(pid_t pid) {
-  std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
-  std::string name;
-  std::getline(comm, name);
-  return name.rfind("ghost_hybrid", 0) == 0;
-}
-
-}  // namespace
 
 bool ProcessLives(pid_t pid) {
   if (pid <= 0) return false;
@@ -234,7 +225,7 @@ absl::Status StopPersistent(const std::string& dir, absl::Duration timeout) {
   // "disabling" passes once every task is back in the fair class.
   const absl::Time end = absl::Now() + timeout;
   std::string state;
-  while ((state = FirstLine("/sys/kernel/sched_ext/state")) != "disabled" && absl::Now() < end) {
+  while ((state = SchedExtState()) != "disabled" && absl::Now() < end) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   if (state != "disabled") {

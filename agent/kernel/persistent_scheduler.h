@@ -32,11 +32,6 @@
 
 namespace gh {
 
-// This build's fingerprint of the ABI's layout: the sizes of every struct
-// of bpf/intf.h and of the scheduler's global sections. Two builds with the
-// same GH_ABI_VERSION but another fingerprint cannot share a scheduler.
-uint64_t AbiLayout();
-
 // What the pins of a persistent scheduler say about it.
 struct PersistentStatus {
   uint32_t abi_version = 0;   // the loader's GH_ABI_VERSION
