@@ -275,7 +275,7 @@ static __always_inline void rescue_stranded_tasks(void)
 
 	bpf_for(cpu, 0, nr_cpus) {
 		i = cpu & (GH_MAX_CPUS - 1);
-		if (!cpu_in_enclave(cpu) || cpu_rescued[i] ||
+		if (!cpu_in_enclave(cpu) || cpu_rescued[i] || !reenq_allowed(cpu) ||
 		    !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) || !cpu_runs_higher_class(cpu))
 			continue;
 		cpu_mark_held(cpu, 0);

@@ -75,6 +75,8 @@ __u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
 __u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
 __u8 cpu_rescued[GH_MAX_CPUS];		/* its local DSQ was re-enqueued in this
 					 * hold (rescue_stranded_tasks) */
+__u8 cpu_reenq_paused[GH_MAX_CPUS];	/* no re-enqueue of its local DSQ until a
+					 * task runs there (cpu_owner.bpf.h) */
 __u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
 __u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
 					 * task running there, 0: none */
@@ -145,7 +147,7 @@ struct task_ctx {
 	u64 nudged_at;		/* when forgotten_task_nudge last flagged it */
 	u64 run_start;
 	u32 weight;		/* last reported, to tell changes from reports */
-	u32 pad;
+	u32 reenq_streak;	/* SCX_ENQ_REENQ enqueues since it last ran */
 	u64 slice_ns;		/* the slice of its last commit or pick */
 	s32 claimed_cpu;	/* idle CPU select_cpu took for it, -1: none */
 	u16 news_pending;	/* NEW, WAKEUP, PREEMPT or YIELD: sent once the

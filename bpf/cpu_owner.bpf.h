@@ -117,4 +117,42 @@ static __always_inline void cpu_note_idle(s32 cpu, bool idle)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
 }
 
+/*
+ * Re-enqueueing a held CPU's local DSQ (ops.cpu_release, the rescue of
+ * stranded tasks) sends its tasks back to their owner to be placed
+ * elsewhere. A task that must stay on that CPU (inside migrate_disable(),
+ * an agent with no usable successor) comes straight back, and sched_ext
+ * ejects a scheduler that re-enqueues one task more than
+ * SCX_REENQ_MAX_REPEAT (256) times without it running. So once a task has
+ * bounced GH_REENQ_STREAK_PAUSE times, its CPU's re-enqueues pause until
+ * something runs there: the tasks wait for the CPU instead, as they would
+ * without the re-enqueue.
+ */
+#define GH_REENQ_STREAK_PAUSE 32
+
+/* ops.enqueue with SCX_ENQ_REENQ: one more bounce for @tctx's task. */
+static __always_inline void reenq_note(struct task_struct *p, struct task_ctx *tctx)
+{
+	s32 cpu = scx_bpf_task_cpu(p);
+
+	if (++tctx->reenq_streak < GH_REENQ_STREAK_PAUSE || !cpu_valid(cpu))
+		return;
+	if (!cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)])
+		stat_inc(GH_STAT_REENQ_PAUSES);
+	cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 1;
+}
+
+/* ops.running: @tctx's task runs on @cpu, which may re-enqueue again. */
+static __always_inline void reenq_note_ran(struct task_ctx *tctx, s32 cpu)
+{
+	tctx->reenq_streak = 0;
+	if (cpu_valid(cpu))
+		cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 0;
+}
+
+static __always_inline bool reenq_allowed(s32 cpu)
+{
+	return cpu_valid(cpu) && !cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)];
+}
+
 #endif /* GHOST_HYBRID_CPU_OWNER_BPF_H */

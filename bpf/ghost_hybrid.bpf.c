@@ -220,6 +220,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
+	if (tctx && (enq_flags & SCX_ENQ_REENQ))
+		reenq_note(p, tctx);
 	if (tctx && tctx->is_agent) {
 		agent_enqueue(p, tctx, enq_flags);
 		return;
@@ -325,6 +327,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	if (!tctx)
 		return;
 	cpu_mark_free(cpu);
+	reenq_note_ran(tctx, cpu);
 	/*
 	 * Unlike ghOSt, an agent's Aseq does not advance when the agent is
 	 * scheduled: only messages advance it. A per-CPU agent's local commit
@@ -665,7 +668,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_cpu_release, s32 cpu, struct scx_cpu_release_ar
 {
 	cpu_mark_held(cpu, args->reason);
 	/* Tasks already committed here go back to their owner (SCX_ENQ_REENQ). */
-	scx_bpf_reenqueue_local();
+	if (reenq_allowed(cpu))
+		scx_bpf_reenqueue_local();
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_cpu_acquire, s32 cpu, struct scx_cpu_acquire_args *args)

@@ -411,6 +411,7 @@ enum gh_stat {
 	GH_STAT_STRANDED_REENQS, /* a held CPU's local DSQ re-enqueued (once per hold) */
 	GH_STAT_AGENTLESS_PICKS, /* of BPF_PICKS: while no agent was attached (--persist) */
 	GH_STAT_FORGOTTEN_NUDGES, /* tasks long in the agent's DSQ handed to its loss recovery */
+	GH_STAT_REENQ_PAUSES,	/* a CPU's re-enqueues paused: a task kept bouncing back */
 	GH_NR_STATS,
 };
 

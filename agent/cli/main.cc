@@ -124,7 +124,7 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
       }
     }
     sched.SetGlobalCpu(global, successors);
-    side.enclave->set_movable_agents(true);
+    side.enclave->set_centralized(true);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(), CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin});
   }

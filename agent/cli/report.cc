@@ -16,7 +16,9 @@ namespace gh {
 Snapshot Snapshot::Take(const AgentStats& a, const BpfScheduler& k) {
   Snapshot s;
   s.when = absl::Now();
-  s.tasks_new = a.messages(GH_MSG_TASK_NEW);
+  // Tasks adopted from their status words (a lost TASK_NEW, or taken over
+  // from another agent) arrived without a TASK_NEW the agent read.
+  s.tasks_new = a.messages(GH_MSG_TASK_NEW) + a.counter(kCtrTasksAdopted);
   s.tasks_gone = a.messages(GH_MSG_TASK_DEAD) + a.messages(GH_MSG_TASK_DEPARTED);
   for (int t = 0; t < GH_MSG_NR_TYPES; t++) s.messages += a.messages(t);
   s.txn_ok = a.txns(GH_TXN_COMPLETE);
@@ -69,7 +71,7 @@ const char* KernelStatName(int stat) {
       "rq_stale", "rq_full", "agent_parks", "agent_pings", "cpu_releases", "global_handoffs",
       "sw_exhausted", "stale_oncpu", "agent_moves", "direct_picks", "slice_extensions",
       "sw_freed", "sw_free_rejected", "stranded_reenqs", "agentless_picks",
-      "forgotten_nudges"};
+      "forgotten_nudges", "reenq_pauses"};
   static_assert(sizeof(kNames) / sizeof(kNames[0]) == GH_NR_STATS, "a name per gh_stat");
   return stat >= 0 && stat < GH_NR_STATS ? kNames[stat] : "?";
 }

@@ -119,13 +119,17 @@ bool KernelEnclave::CommitSyncRequests(const CpuList& cpus) {
 bool KernelEnclave::CommitGroup(const CpuList& cpus, uint32_t flags) {
   uint64_t mask[GH_CPUMASK_WORDS];
   for (int w = 0; w < GH_CPUMASK_WORDS; w++) mask[w] = cpus.words()[w];
-  // A local commit (the caller's own CPU; the centralized global agent
-  // parks by itself after its round): the agent parks first, so that no
-  // message arriving between the commit and the park is missed, and the
-  // task it commits runs as soon as the agent sleeps.
+  // A per-CPU agent's local commit (its own CPU): the agent parks first,
+  // so that no message arriving between the commit and the park is missed,
+  // and the task it commits runs as soon as the agent sleeps. A centralized
+  // agent never parks here: it commits inside the round lock, and parks
+  // after its round, outside it. (Asking whether the caller still holds the
+  // global role is no test: the kernel side may move the role in the
+  // middle of a round, and an agent asleep with the round lock held would
+  // stop every decision.)
   int self = -1;
   for (int cpu : cpus) {
-    if (IsAgentThreadOf(cpu) && cpu != GlobalCpu()) self = cpu;
+    if (!centralized_ && IsAgentThreadOf(cpu)) self = cpu;
   }
   if (self >= 0 && !sched_->LocalYieldPrepare(self, /*check=*/false, 0).ok()) return false;
   // Latched: every slot holds its outcome when the commit program returns.
@@ -162,7 +166,7 @@ void KernelEnclave::SleepUntilActive(int cpu) {
 }
 
 void KernelEnclave::AgentThreadStarted(int cpu) {
-  if (movable_agents_) {
+  if (centralized_) {
     cpu_set_t set;
     CPU_ZERO(&set);
     for (int c : cpus()) CPU_SET(c, &set);

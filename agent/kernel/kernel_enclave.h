@@ -53,10 +53,13 @@ class KernelEnclave : public Enclave {
   void AgentThreadStarted(int cpu) override;
 
   BpfScheduler* sched() const { return sched_; }
-  // Lets agent threads run on any enclave CPU (the centralized model: the
-  // kernel side may run a global agent whose CPU was taken elsewhere).
-  // Otherwise each stays pinned to its CPU. Call before starting agents.
-  void set_movable_agents(bool movable) { movable_agents_ = movable; }
+  // The centralized model: agent threads may run on any enclave CPU (the
+  // kernel side may run a global agent whose CPU was taken elsewhere), and
+  // a commit never parks the committing agent (the global agent parks
+  // after its round, outside the round lock). Otherwise (per-CPU agents)
+  // each stays pinned to its CPU and parks on its local commit. Call
+  // before starting agents.
+  void set_centralized(bool centralized) { centralized_ = centralized; }
 
  protected:
   gh_txn* TxnSlot(int cpu) override;
@@ -64,7 +67,8 @@ class KernelEnclave : public Enclave {
  private:
   class RingBufferChannel;
   // Commits the OPEN slots of @cpus with gh_commit @flags (enum
-  // gh_commit_args_flags), parking the caller first on a local commit.
+  // gh_commit_args_flags), parking the caller first on a per-CPU agent's
+  // local commit.
   bool CommitGroup(const CpuList& cpus, uint32_t flags);
   // Sleeps on @cpu's doorbell until its agent is active again.
   void SleepUntilActive(int cpu);
@@ -79,7 +83,7 @@ class KernelEnclave : public Enclave {
   absl::Mutex frees_mu_;
   gh_sw_free_args frees_ ABSL_GUARDED_BY(frees_mu_) = {};
   std::atomic<bool> frees_pending_{false};
-  bool movable_agents_ = false;
+  bool centralized_ = false;
 };
 
 }  // namespace gh

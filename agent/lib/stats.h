@@ -36,7 +36,7 @@ enum AgentCounter {
   kCtrUnknownTaskMsgs,    // message about a gtid the agent does not know
   kCtrMigrationsDeferred, // per-CPU AssociateTask found a stale barrier
   kCtrTaskResyncs,        // tasks resynced from their status word (lost msgs)
-  kCtrTasksAdopted,       // tasks whose TASK_NEW was lost, found in the words
+  kCtrTasksAdopted,       // tasks found in the status words: TASK_NEW lost, or taken over
   kCtrMsgsSkipped,        // messages a resync had already accounted for
   kCtrUnexpectedWakeups,  // WAKEUP for a task not seen blocked (expect 0)
   kNumAgentCounters,
