@@ -193,21 +193,19 @@ run: setup
 # the host, the latency comparison in one guest boot; results in
 # bench/results/. bench-smoke runs each benchmark program for seconds (make
 # test runs it) so that none can rot.
-# The global-agent migration test, which still fails about 1 run in 5 and
-# is therefore not part of make test: 5 runs in one guest boot.
+# The global-agent migration test (make test runs it once): 20 runs in one
+# guest boot.
 test-migration: all
 	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
 	  scripts/guest-repeat.sh 20 tests/guest/cli_global_migration_test.sh
 
-# The agent hand-over test of a persistent scheduler (--persist, --attach),
-# not part of make test until it passes reliably: on 6.19 one run in three
-# of make test had the new agent stop deciding (issue 16's notes). Three
-# runs on each kernel.
+# The agent hand-over test of a persistent scheduler (--persist, --attach;
+# make test runs it once per kernel), three runs on each kernel.
 test-upgrade: all
 	$(Q)scripts/vm.sh --cpus 4 --mem 2G --timeout 1500 -- \
-	  scripts/guest-repeat.sh 3 tests/guest/live_upgrade.sh
+	  scripts/guest-repeat.sh 3 tests/guest/cli_live_upgrade_test.sh
 	$(Q). kernel-patches/guest-kernel.env && scripts/vm.sh --kernel "$$OLDEST_KERNEL_RELEASE" \
-	  --cpus 4 --mem 2G --timeout 1500 -- scripts/guest-repeat.sh 3 tests/guest/live_upgrade.sh
+	  --cpus 4 --mem 2G --timeout 1500 -- scripts/guest-repeat.sh 3 tests/guest/cli_live_upgrade_test.sh
 
 # ------------------------------------------------------------ install
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, its man page

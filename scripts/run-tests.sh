@@ -55,11 +55,12 @@ guest_run() {
 guest_run "sched_ext kernel, whole suite" --
 # On the oldest supported kernel: the C++ suite (ABI, transactions, fast
 # path), the end-to-end workloads, faults, pinned tasks, bad input and the
-# feature report (issue 15's list).
+# feature report (issue 15's list), and the agent hand-over of a persistent
+# scheduler (its pinned link must hold on both kernels).
 guest_run "oldest supported kernel $OLDEST_KERNEL_RELEASE" --kernel "$OLDEST_KERNEL_RELEASE" -- \
   tests/guest/cli_runs_workloads_test.sh tests/guest/cli_faults_test.sh \
   tests/guest/cli_pinned_tasks_test.sh tests/guest/cli_kernel_features_test.sh \
-  tests/guest/cli_bad_input_test.sh
+  tests/guest/cli_bad_input_test.sh tests/guest/cli_live_upgrade_test.sh
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
