@@ -4,7 +4,9 @@
 
 Turns the raw output of scripts/compare-latency.sh (RAW_DIR/raw: meta,
 WORKLOAD.CONFIG.ROUND.hist latency histograms "US COUNT",
-WORKLOAD.CONFIG.ROUND.ms completion times, and WORKLOAD.CONFIG.ROUND.gh.log,
+WORKLOAD.CONFIG.ROUND.ms completion times (the workload's own, its scheduler
+in place; .total_ms with the scheduler's start-up and teardown), and
+WORKLOAD.CONFIG.ROUND.gh.log,
 ghost_hybrid's output) into
   RESULTS_DIR/latency.json  every figure, per workload and configuration,
                             with ratios to the default scheduler;
@@ -163,6 +165,11 @@ def throughput_entry(raw, workload):
                 times.append(int(f.read().strip()))
         if times:
             configs[config] = {"completion_ms": statistics.median(times), "runs_ms": times}
+            # With the scheduler's loading and unloading around it.
+            totals = [int(open(t).read().strip())
+                      for t in runs_of(raw, workload, config, ".total_ms")]
+            if totals:
+                configs[config]["with_startup_ms"] = statistics.median(totals)
     base = configs.get("default")
     for config, e in configs.items():
         if base:
