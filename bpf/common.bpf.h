@@ -154,7 +154,9 @@ struct task_ctx {
 				 * task is queued (news_flush) */
 	s16 waker_cpu;		/* of the pending TASK_WAKEUP */
 	u32 news_flags;		/* of the pending message */
-	u32 pad3;
+	s32 reenq_paused_cpu;	/* the CPU whose re-enqueues its bounces
+				 * paused; valid while reenq_streak >=
+				 * GH_REENQ_STREAK_PAUSE (cpu_owner.bpf.h) */
 	u64 cpumask[GH_CPUMASK_WORDS];
 };
 

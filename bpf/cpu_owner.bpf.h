@@ -125,8 +125,8 @@ static __always_inline void cpu_note_idle(s32 cpu, bool idle)
  * ejects a scheduler that re-enqueues one task more than
  * SCX_REENQ_MAX_REPEAT (256) times without it running. So once a task has
  * bounced GH_REENQ_STREAK_PAUSE times, its CPU's re-enqueues pause until
- * something runs there: the tasks wait for the CPU instead, as they would
- * without the re-enqueue.
+ * that task runs (or leaves): the tasks wait for the CPU instead, as they
+ * would without the re-enqueue.
  */
 #define GH_REENQ_STREAK_PAUSE 32
 
@@ -140,14 +140,18 @@ static __always_inline void reenq_note(struct task_struct *p, struct task_ctx *t
 	if (!cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)])
 		stat_inc(GH_STAT_REENQ_PAUSES);
 	cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 1;
+	tctx->reenq_paused_cpu = cpu;
 }
 
-/* ops.running: @tctx's task runs on @cpu, which may re-enqueue again. */
-static __always_inline void reenq_note_ran(struct task_ctx *tctx, s32 cpu)
+/* ops.running or ops.disable: @tctx's task no longer waits to run. */
+static __always_inline void reenq_note_ran(struct task_ctx *tctx)
 {
-	tctx->reenq_streak = 0;
-	if (cpu_valid(cpu))
+	s32 cpu = tctx->reenq_paused_cpu;
+
+	/* Only the task that paused a CPU (reenq_note) lifts the pause. */
+	if (tctx->reenq_streak >= GH_REENQ_STREAK_PAUSE && cpu_valid(cpu))
 		cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 0;
+	tctx->reenq_streak = 0;
 }
 
 static __always_inline bool reenq_allowed(s32 cpu)

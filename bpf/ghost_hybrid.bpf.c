@@ -327,7 +327,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	if (!tctx)
 		return;
 	cpu_mark_free(cpu);
-	reenq_note_ran(tctx, cpu);
+	if (tctx->reenq_streak)
+		reenq_note_ran(tctx);
 	/*
 	 * Unlike ghOSt, an agent's Aseq does not advance when the agent is
 	 * scheduled: only messages advance it. A per-CPU agent's local commit
@@ -627,6 +628,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 
 	if (!tctx)
 		return;
+	if (tctx->reenq_streak)
+		reenq_note_ran(tctx);
 	if (tctx->is_agent) {
 		sw = agent_sw_of(tctx->agent_cpu);
 		if (sw)
