@@ -109,17 +109,6 @@ absl::Status WriteJson(const std::string& path, const nlohmann::json& j) {
   return absl::OkStatus();
 }
 
-namespace {
-
-std::string FirstLine(const std::string& path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
-
-}  // namespace
-
 std::string DebugState(const BpfScheduler& k) {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -132,7 +121,7 @@ std::string DebugState(const BpfScheduler& k) {
   out += "\n  agents:";
   for (int cpu = 0; cpu < k.nr_cpus(); cpu++) {
     std::string dir = absl::StrCat("/proc/self/task/", k.agent_tid(cpu));
-    std::string stat = FirstLine(dir + "/stat"), wchan = FirstLine(dir + "/wchan");
+    std::string stat = ReadFirstLine(dir + "/stat"), wchan = ReadFirstLine(dir + "/wchan");
     size_t rp = stat.rfind(')');
     absl::StrAppend(&out, " [cpu", cpu, " ", rp == std::string::npos ? "?" : stat.substr(rp + 2, 1),
                     " ", wchan, "]");

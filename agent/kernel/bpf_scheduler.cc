@@ -50,13 +50,6 @@ uint64_t ToNs(absl::Duration d) {
   return static_cast<uint64_t>(absl::ToInt64Nanoseconds(d));
 }
 
-std::string ReadFirstLine(const char* path) {
-  std::ifstream f(path);
-  std::string line;
-  std::getline(f, line);
-  return line;
-}
-
 // Maps the array @map's values (@fd: the map itself, or its pinned twin).
 template <typename T>
 absl::StatusOr<T*> MapArray(struct bpf_map* map, int fd) {
@@ -87,10 +80,10 @@ absl::Status CheckSchedExtAvailable() {
   }
   // A scheduler that was just unloaded passes through "disabling": give the
   // kernel a moment before calling the slot taken.
-  std::string state = ReadFirstLine("/sys/kernel/sched_ext/state");
+  std::string state = SchedExtState();
   for (int i = 0; i < 100 && state != "disabled" && state != "enabled"; i++) {
     usleep(20000);
-    state = ReadFirstLine("/sys/kernel/sched_ext/state");
+    state = SchedExtState();
   }
   if (state != "disabled") {
     std::string ops = ReadFirstLine("/sys/kernel/sched_ext/root/ops");
@@ -500,6 +493,13 @@ void BpfScheduler::SetAgentProcess(int pid) {
 
 uint32_t BpfScheduler::live_agent_threads() const {
   return __atomic_load_n(&skel_->bss->nr_agents, __ATOMIC_ACQUIRE);
+}
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  return line;
 }
 
 std::string SchedExtState() { return ReadFirstLine("/sys/kernel/sched_ext/state"); }

@@ -212,6 +212,9 @@ class BpfScheduler {
 // Returns OK if this kernel can run ghost_hybrid, or why not.
 absl::Status CheckSchedExtAvailable();
 
+// The first line of a small /proc or /sys file, or "" if it cannot be read.
+std::string ReadFirstLine(const std::string& path);
+
 // /sys/kernel/sched_ext/state ("enabled", "disabled", ...), or "" if the
 // kernel has no sched_ext.
 std::string SchedExtState();

@@ -78,10 +78,7 @@ absl::StatusOr<PinnedMap> OpenMatching(const std::string& dir, const char* name,
 // True if @pid runs a ghost_hybrid binary: the only process --detach
 // signals, whatever pid the maps hold.
 bool IsGhostHybrid(pid_t pid) {
-  std::ifstream comm(absl::StrCat("/proc/", pid, "/comm"));
-  std::string name;
-  std::getline(comm, name);
-  return name.rfind("ghost_hybrid", 0) == 0;
+  return ReadFirstLine(absl::StrCat("/proc/", pid, "/comm")).rfind("ghost_hybrid", 0) == 0;
 }
 
 // The fd of the inner map at @key of the map-of-maps @outer_fd.
@@ -99,7 +96,6 @@ absl::StatusOr<int> InnerMapFd(int outer_fd, uint32_t key, const char* what) {
 }
 
 }  // namespace
-
 
 bool ProcessLives(pid_t pid) {
   if (pid <= 0) return false;
