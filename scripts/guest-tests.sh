@@ -19,10 +19,11 @@ fi
 [ $# -gt 0 ] || set -- tests/guest/*_test.sh
 for t in "$@"; do
   [ -x "$t" ] || { echo "[  FAILED  ] $t: not an executable test"; failed=$((failed + 1)); continue; }
+  start=$(date +%s)
   if "$t"; then
-    echo "[       OK ] $t"; passed=$((passed + 1))
+    echo "[       OK ] $t ($(($(date +%s) - start)) s)"; passed=$((passed + 1))
   else
-    echo "[  FAILED  ] $t"; failed=$((failed + 1))
+    echo "[  FAILED  ] $t ($(($(date +%s) - start)) s)"; failed=$((failed + 1))
   fi
 done
 rm -f "$log"

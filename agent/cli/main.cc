@@ -345,11 +345,15 @@ int Run(const Config& cfg) {
     ejected = true;
   }
   Snapshot last = Snapshot::Take(stats, **sched);
-  if (started.ok()) fprintf(stderr, "%s (summary)\n", StatsLine(first, first, last, stats).c_str());
+  const AgentCost cost{side->agents->ThreadCpuTime(), side->agents->ThreadSteps()};
+  if (started.ok()) {
+    fprintf(stderr, "%s agent_cpu=%.2fs (summary)\n", StatsLine(first, first, last, stats).c_str(),
+            absl::ToDoubleSeconds(cost.cpu));
+  }
   absl::Status json_written = absl::OkStatus();
   if (!cfg.stats_json.empty()) {
     json_written = WriteJson(cfg.stats_json, StatsJson(first, last, stats, **sched, ejected,
-                                                       child_done ? ExitCodeOf(status) : -1));
+                                                       child_done ? ExitCodeOf(status) : -1, cost));
     if (!json_written.ok()) fprintf(stderr, "ghost_hybrid: %s\n", json_written.message().data());
   }
   // Agents first (a parked one is pinged awake), then the scheduler: every

@@ -77,7 +77,8 @@ const char* KernelStatName(int stat) {
 }
 
 nlohmann::json StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& a,
-                         const BpfScheduler& k, bool ejected, int command_status) {
+                         const BpfScheduler& k, bool ejected, int command_status,
+                         const AgentCost& cost) {
   nlohmann::json kernel = nlohmann::json::object();
   for (int i = 0; i < GH_NR_STATS; i++) kernel[KernelStatName(i)] = k.stat(static_cast<gh_stat>(i));
   return {{"seconds", absl::ToDoubleSeconds(now.when - start.when)},
@@ -92,6 +93,8 @@ nlohmann::json StatsJson(const Snapshot& start, const Snapshot& now, const Agent
           {"bpf_picks", now.bpf_picks},
           {"migrations", now.migrations},
           {"slice_preemptions", now.slice_preemptions},
+          {"agent_cpu_seconds", absl::ToDoubleSeconds(cost.cpu)},
+          {"agent_steps", cost.steps},
           {"agent", a.ToJson()},
           {"kernel", kernel}};
 }

@@ -33,11 +33,20 @@ std::string StatsLine(const Snapshot& start, const Snapshot& prev, const Snapsho
 // The JSON and --monitor name of kernel counter `stat` (enum gh_stat).
 const char* KernelStatName(int stat);
 
+// What the agent threads cost the machine: their CPU time and Step() calls
+// (FullAgent::ThreadCpuTime, ThreadSteps).
+struct AgentCost {
+  absl::Duration cpu;
+  uint64_t steps = 0;
+};
+
 // The final counters as one JSON object, with whether the kernel ejected
-// the scheduler and COMMAND's exit status (command_status < 0: none, null).
+// the scheduler, COMMAND's exit status (command_status < 0: none, null) and
+// the agent threads' cost ("agent_cpu_seconds", "agent_steps").
 // A fixed schema: every counter is present, zero or not.
 nlohmann::json StatsJson(const Snapshot& start, const Snapshot& now, const AgentStats& agent,
-                         const BpfScheduler& kernel, bool ejected, int command_status);
+                         const BpfScheduler& kernel, bool ejected, int command_status,
+                         const AgentCost& cost);
 
 // Writes `j` to `path` (the whole file), or says why it could not.
 absl::Status WriteJson(const std::string& path, const nlohmann::json& j);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -61,6 +62,15 @@ void Agent::JoinThread() {
   thread_started_ = false;
 }
 
+absl::Duration Agent::thread_cpu_time() const {
+  clockid_t clock;
+  timespec ts;
+  if (!thread_started_ || pthread_getcpuclockid(thread_, &clock) != 0 ||
+      clock_gettime(clock, &ts) != 0)
+    return absl::ZeroDuration();
+  return absl::DurationFromTimespec(ts);
+}
+
 void Agent::ThreadBody() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -83,6 +93,18 @@ void Agent::ThreadBody() {
 }
 
 FullAgent::FullAgent(Enclave* enclave) : enclave_(enclave) {}
+
+absl::Duration FullAgent::ThreadCpuTime() const {
+  absl::Duration sum;
+  for (const auto& a : agents_) sum += a->thread_cpu_time();
+  return sum;
+}
+
+uint64_t FullAgent::ThreadSteps() const {
+  uint64_t sum = 0;
+  for (const auto& a : agents_) sum += a->thread_steps();
+  return sum;
+}
 
 FullAgent::~FullAgent() { GH_CHECK_MSG(terminated_ || agents_.empty(),
                                        "FullAgent: TerminateAgents not called"); }

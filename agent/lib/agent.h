@@ -24,6 +24,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "absl/time/time.h"
 #include "agent/lib/enclave.h"
 #include "agent/lib/scheduler.h"
 #include "agent/lib/status_word.h"
@@ -64,6 +65,9 @@ class Agent {
   bool Finished() const { return finished_.load(std::memory_order_acquire); }
   // Returns the number of completed Step() calls on the thread.
   uint64_t thread_steps() const { return steps_.load(std::memory_order_relaxed); }
+  // Returns the CPU time the thread has used so far (zero if it never
+  // started or has been joined): what the agent costs the machine.
+  absl::Duration thread_cpu_time() const;
   // Returns true iff the thread was pinned to cpu() successfully.
   bool pinned() const { return pinned_.load(std::memory_order_acquire); }
   // Returns true iff the thread left its loop.
@@ -106,6 +110,9 @@ class FullAgent {
 
   // Real backend: starts one pinned thread per agent.
   void StartAgentThreads();
+  // The agent threads' CPU time and Step() calls so far, summed.
+  absl::Duration ThreadCpuTime() const;
+  uint64_t ThreadSteps() const;
   // Ends the agent threads (if started): `force` stops them even if tasks
   // remain (the kernel side returns those to the fair class). Detaches the
   // agents from the enclave. Idempotent.

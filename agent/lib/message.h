@@ -35,6 +35,8 @@ class Message {
   uint32_t flags() const { return hdr().flags; }
   int cpu() const { return static_cast<int>(hdr().cpu); }
   absl::Time time() const { return KernelTime(hdr().time); }
+  // The kernel side's clock (ns) when it sent the message.
+  uint64_t time_ns() const { return hdr().time; }
 
   static bool IsTaskType(int type) {
     return type >= GH_MSG_TASK_NEW && type <= GH_MSG_TASK_LAST;

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -185,6 +186,8 @@ class BasicDispatchScheduler : public Scheduler {
   // Calls the DEAD/DEPARTED handler (which frees the task), then frees
   // the task's status word.
   void ForgetTask(TaskType* task, const Message& msg, bool dead);
+  // Splits a runnable task's wait for a CPU into hops (hop_latency.h).
+  void NoteWait(TaskType* task, const Message& msg);
 
   TaskAllocator<TaskType> allocator_;
 };
@@ -314,6 +317,32 @@ int BasicDispatchScheduler<TaskType>::DiscoverTasks() {
 }
 
 template <typename TaskType>
+void BasicDispatchScheduler<TaskType>::NoteWait(TaskType* task, const Message& msg) {
+  switch (msg.type()) {
+    case GH_MSG_TASK_WAKEUP:
+    case GH_MSG_TASK_PREEMPT:
+    case GH_MSG_TASK_YIELD:
+      task->runnable_since_ns = msg.time_ns();
+      return;
+    case GH_MSG_TASK_ON_CPU: break;
+    default:
+      task->runnable_since_ns = 0;
+      return;
+  }
+  const uint64_t since = std::exchange(task->runnable_since_ns, 0);
+  const uint64_t ran = msg.time_ns(), commit = msg.on_cpu().commit_time;
+  if (since == 0 || ran < since) return;
+  if (msg.bpf_picked()) {
+    stats().NoteHop(kHopWaitToPick, ran - since);
+  } else if (commit >= since && commit <= ran) {
+    // Committed since it became runnable (an older commit_time: the
+    // kernel ran it by itself, no decision to time).
+    stats().NoteHop(kHopWaitToCommit, commit - since);
+    stats().NoteHop(kHopCommitToRun, ran - commit);
+  }
+}
+
+template <typename TaskType>
 void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
   stats().CountMessage(msg.type());
   if (msg.is_cpu_msg()) {
@@ -369,6 +398,7 @@ void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
   }
   if (msg.type() == GH_MSG_TASK_ON_CPU && msg.bpf_picked())
     stats().Count(kCtrBpfPicksSeen);
+  NoteWait(task, msg);
 
   bool advance = true;
   switch (msg.type()) {

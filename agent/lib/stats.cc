@@ -90,10 +90,18 @@ std::string AgentStats::ToLine() const {
     auto ctr = static_cast<AgentCounter>(c);
     ctrs.push_back(absl::StrCat(CounterName(ctr), "=", counter(ctr)));
   }
+  std::vector<std::string> hops;
+  for (int h = 0; h < kNumHops; ++h) {
+    const HopLatency& l = hops_[h];
+    if (l.count() == 0) continue;
+    hops.push_back(absl::StrCat(HopLatency::HopName(static_cast<Hop>(h)), " n=", l.count(),
+                                " p50<=", l.QuantileLimitUs(0.5), "us p99<=",
+                                l.QuantileLimitUs(0.99), "us max=", l.max_ns() / 1000, "us"));
+  }
   return absl::StrCat("msgs ", absl::StrJoin(msgs, " "), " | txns ",
                       absl::StrJoin(txn, " "), " | groups ",
                       absl::StrJoin(grp, " "), " | ",
-                      absl::StrJoin(ctrs, " "));
+                      absl::StrJoin(ctrs, " "), " | hops ", absl::StrJoin(hops, ", "));
 }
 
 nlohmann::json AgentStats::ToJson() const {
@@ -107,8 +115,16 @@ nlohmann::json AgentStats::ToJson() const {
     auto ctr = static_cast<AgentCounter>(c);
     ctrs[CounterName(ctr)] = counter(ctr);
   }
+  nlohmann::json hops = nlohmann::json::object();
+  for (int h = 0; h < kNumHops; ++h) {
+    const HopLatency& l = hops_[h];
+    hops[HopLatency::HopName(static_cast<Hop>(h))] = {{"count", l.count()},
+                                                      {"p50_le_us", l.QuantileLimitUs(0.5)},
+                                                      {"p99_le_us", l.QuantileLimitUs(0.99)},
+                                                      {"max_us", l.max_ns() / 1000}};
+  }
   return {{"messages", msgs}, {"txns", txn}, {"groups", grp}, {"group_txns", group_txns()},
-          {"counters", ctrs}, {"committed_pids", CommittedPids()}};
+          {"counters", ctrs}, {"committed_pids", CommittedPids()}, {"hops", hops}};
 }
 
 void AgentStats::NoteCommitted(uint64_t gtid) {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // stats.h: AgentStats, the counters every scheduler's agents keep.
 //
-// Messages by type, transactions by outcome, commit-group sizes and named
-// event counters (AgentCounter). Agents bump them with relaxed atomic adds
+// Messages by type, transactions by outcome, commit-group sizes, named
+// event counters (AgentCounter) and where runnable tasks waited (HopLatency). Agents bump them with relaxed atomic adds
 // (they are statistics: no ordering is implied), a CLI thread may read them
 // at any time and print them as one stats line (ToLine) or JSON (ToJson).
 #ifndef GHOST_HYBRID_AGENT_LIB_STATS_H_
@@ -17,6 +17,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
+#include "agent/lib/hop_latency.h"
 
 #include "bpf/intf.h"
 #include "nlohmann/json_fwd.hpp"
@@ -53,6 +54,8 @@ class AgentStats {
   void Count(AgentCounter c, uint64_t n = 1) {
     counters_[c].fetch_add(n, std::memory_order_relaxed);
   }
+  void NoteHop(Hop h, uint64_t ns) { hops_[h].Note(ns); }
+  const HopLatency& hop(Hop h) const { return hops_[h]; }
   // Records that a transaction of this agent ran task @gtid (COMPLETE):
   // which tasks an agent decided for, e.g. after it took over (--attach).
   void NoteCommitted(uint64_t gtid);
@@ -72,11 +75,14 @@ class AgentStats {
   // Returns the histogram bucket of a group of `size` transactions.
   static int GroupBucket(int size);
 
-  // One line: "msgs TASK_NEW=3 ... txns COMPLETE=2 ... groups 1:2 ... ctr
-  // bpf_picks_seen=0 ..." (zero entries omitted, counters always shown).
+  // One line: "msgs TASK_NEW=3 ... | txns COMPLETE=2 ... | groups le1=2 ...
+  // | bpf_picks_seen=0 ... | hops wait_to_commit n=9 p50<=8us p99<=64us
+  // max=40us ..." (zero entries and empty hops omitted, counters always
+  // shown).
   std::string ToLine() const;
   // A JSON object {"messages":{...},"txns":{...},"groups":{...},
-  // "group_txns":N,"counters":{...},"committed_pids":[...]}.
+  // "group_txns":N,"counters":{...},"committed_pids":[...],"hops":{NAME:
+  // {"count":N,"p50_le_us":N,"p99_le_us":N,"max_us":N}}}.
   // A fixed schema: every message type, transaction outcome, group bucket
   // and counter is present, zero or not.
   nlohmann::json ToJson() const;
@@ -87,6 +93,7 @@ class AgentStats {
   std::array<std::atomic<uint64_t>, kGroupSizeBuckets> groups_{};
   std::atomic<uint64_t> group_txns_{0};
   std::array<std::atomic<uint64_t>, kNumAgentCounters> counters_{};
+  std::array<HopLatency, kNumHops> hops_{};
   mutable absl::Mutex committed_mu_;
   // Bounded by the kernel side's task limit (GH_MAX_TASKS live at once).
   absl::flat_hash_set<uint32_t> committed_pids_ ABSL_GUARDED_BY(committed_mu_);

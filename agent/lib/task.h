@@ -96,6 +96,9 @@ struct Task {
   // TASK_AFFINITY_CHANGED says (BasicDispatchScheduler keeps it). Empty: it
   // may run on none of them, and the kernel side runs it itself.
   CpuList allowed;
+  // The kernel's clock (ns) when it last became runnable off a CPU
+  // (WAKEUP, PREEMPT, YIELD); 0 while it runs or sleeps. For HopLatency.
+  uint64_t runnable_since_ns = 0;
 };
 
 // Owns the agent's tasks. TaskType must derive from Task and be constructible

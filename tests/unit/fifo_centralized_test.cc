@@ -264,6 +264,33 @@ TEST(CentralizedFifo, BpfPickedTaskIsNotAlsoRunByAgent) {
   EXPECT_GT(s->stats().txns(GH_TXN_COMPLETE), 0u);
   EXPECT_TRUE(k.violations().empty()) << k.violations()[0];
   EXPECT_TRUE(s->Empty());
+  // Every wakeup's wait ended in a pick: the fast path owns woken tasks.
+  EXPECT_EQ(s->stats().hop(kHopWaitToPick).count(), s->stats().messages(GH_MSG_TASK_WAKEUP));
+}
+
+// Tests that the agent splits each runnable task's wait into its decision
+// (runnable -> commit) and its dispatch (commit -> on the CPU), from the
+// kernel's own timestamps: one sample of each per commit that ran a task
+// that was waiting, and the two add up to the whole wait.
+TEST(CentralizedFifo, WaitIsSplitIntoDecisionAndDispatchHops) {
+  SimKernel k(Machine(4));
+  FullCentralizedFifoAgent fa(&k, {.preemption_time_slice = 50 * kUs});
+  CentralizedFifoScheduler* s = fa.scheduler();
+  for (const SimTaskSpec& spec :
+       RandomWorkload(5, {.num_tasks = 40, .arrival_span = absl::Milliseconds(1)}))
+    k.AddTask(spec);
+  ASSERT_TRUE(k.RunUntilDone(absl::Seconds(1)).ok());
+  const HopLatency& decide = s->stats().hop(kHopWaitToCommit);
+  const HopLatency& dispatch = s->stats().hop(kHopCommitToRun);
+  EXPECT_GT(decide.count(), 0u);
+  EXPECT_EQ(decide.count(), dispatch.count());
+  // Runnable again after every WAKEUP, PREEMPT and YIELD: each such wait
+  // ended in a commit (none were picked).
+  EXPECT_EQ(decide.count(), s->stats().messages(GH_MSG_TASK_WAKEUP) +
+                                s->stats().messages(GH_MSG_TASK_PREEMPT) +
+                                s->stats().messages(GH_MSG_TASK_YIELD));
+  EXPECT_EQ(s->stats().hop(kHopWaitToPick).count(), 0u);
+  EXPECT_GT(decide.max_ns(), 0u);
 }
 
 // Tests affinity at scale: 10,000 tasks on 64 CPUs, one in eight allowed

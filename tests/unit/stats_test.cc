@@ -43,5 +43,32 @@ TEST(AgentStats, CountsAndPrints) {
   EXPECT_EQ(json["counters"].size(), static_cast<size_t>(kNumAgentCounters));
 }
 
+// Tests that a hop's samples land in power-of-two microsecond buckets, that
+// the quantiles name the bucket's bound and the maximum is exact, and that
+// only hops with samples are printed (all of them are in the JSON).
+TEST(AgentStats, HopLatencyBucketsQuantilesAndMaximum) {
+  AgentStats s;
+  for (int i = 0; i < 98; ++i) s.NoteHop(kHopWaitToCommit, 3000);  // 3 us: bucket "< 4 us"
+  s.NoteHop(kHopWaitToCommit, 500);                                 // < 1 us
+  s.NoteHop(kHopWaitToCommit, 20'000'000);                          // 20 ms
+  const HopLatency& h = s.hop(kHopWaitToCommit);
+  EXPECT_EQ(h.count(), 100u);
+  EXPECT_EQ(h.bucket(0), 1u);
+  EXPECT_EQ(h.bucket(HopLatency::Bucket(3000)), 98u);
+  EXPECT_EQ(HopLatency::BucketLimitUs(HopLatency::Bucket(3000)), 4u);
+  EXPECT_EQ(h.QuantileLimitUs(0.5), 4u);
+  EXPECT_EQ(h.QuantileLimitUs(0.99), 4u);
+  EXPECT_EQ(h.QuantileLimitUs(1.0), 32768u);  // 20 ms < 2^15 us
+  EXPECT_EQ(h.max_ns(), 20'000'000u);
+  EXPECT_EQ(s.hop(kHopCommitToRun).QuantileLimitUs(0.5), 0u);  // no samples
+  const std::string line = s.ToLine();
+  EXPECT_NE(line.find("wait_to_commit n=100 p50<=4us p99<=4us max=20000us"), std::string::npos)
+      << line;
+  EXPECT_EQ(line.find("commit_to_run"), std::string::npos) << line;
+  const nlohmann::json json = s.ToJson();
+  EXPECT_EQ(json["hops"]["wait_to_commit"]["max_us"], 20000) << json;
+  EXPECT_EQ(json["hops"]["wait_to_pick"]["count"], 0) << json;
+}
+
 }  // namespace
 }  // namespace gh
