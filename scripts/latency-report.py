@@ -41,6 +41,7 @@ SHORT = {"default": "default (EEVDF)", "agent": "agent only", "bpf": "--bpf-pick
 COLORS = {"default": "tab:blue", "agent": "tab:orange", "bpf": "tab:green",
           "scx_simple": "tab:purple", "scx_central": "tab:brown", "scx_userland": "tab:gray"}
 TXN_LINE = re.compile(r"txn ok=(\d+) failed=(\d+)")
+AGENT_CPU = re.compile(r"agent_cpu=([0-9.]+)s \(summary\)")
 LATENCY = ["cyclictest", "wakebench"]
 THROUGHPUT = ["hackbench", "compress"]
 DESCRIPTION = {
@@ -130,10 +131,23 @@ def failed_share(ok, failed):
     return round(failed / (ok + failed), 4) if ok + failed else None
 
 
+def agent_cpu_seconds(raw, workload, config):
+    """The agent threads' CPU time per run (the summary line's agent_cpu),
+    the mean over the runs; None without any."""
+    seconds = []
+    for path in runs_of(raw, workload, config, ".gh.log"):
+        with open(path, errors="replace") as f:
+            found = [float(m.group(1)) for m in map(AGENT_CPU.search, f) if m]
+        if found:
+            seconds.append(found[-1])
+    return round(sum(seconds) / len(seconds), 3) if seconds else None
+
+
 def add_txn_shares(raw, workload, configs):
     for config, e in configs.items():
         e["txn_failed_share"] = (failed_share(*txn_counts(raw, workload, config))
                                  if config in GHOST_HYBRID else None)
+        e["agent_cpu_s"] = agent_cpu_seconds(raw, workload, config) if config in GHOST_HYBRID else None
 
 
 def latency_entry(raw, workload):
@@ -279,6 +293,12 @@ def write_markdown(path, report, findings):
                                            for n, w in report["workloads"].items()) + ".",
               "", "Failed transactions (ghost_hybrid's final summary lines, all workloads): "
               + (", ".join(shares) or "-") + ".",
+              "", "The agent threads' CPU time per run (mean; `agent_cpu` of the summary line): "
+              + ("; ".join("%s: %s" % (n, ", ".join(
+                  "%s %s" % (SHORT[c], "-" if w["configs"][c].get("agent_cpu_s") is None
+                             else "%.2f s" % w["configs"][c]["agent_cpu_s"])
+                  for c in GHOST_HYBRID if c in w["configs"]))
+                  for n, w in report["workloads"].items()) or "-") + ".",
               "", "## Targets", "",
               "| target | measured | |", "|---|---:|---|"]
     for t in report["targets"]:
