@@ -12,7 +12,9 @@ P=/sys/fs/bpf/ghost_hybrid
 
 check "$($GH -- echo hi)" hi "stdout of ghost_hybrid -- echo hi"
 
-$GH --bpf-pick --stats-interval=0 -- sh -c "touch $out/started; for i in 1 2 3 4 5 6 7 8; do $SPINNER 120000 > /dev/null & echo \$! >> $out/pids; done; wait" 2>/dev/null &
+# The spinners run until the end of the test kills them: a fixed length
+# (it was 120 s) raced the test itself, which takes about 100 s in the guest.
+$GH --bpf-pick --stats-interval=0 -- sh -c "touch $out/started; for i in 1 2 3 4 5 6 7 8; do $SPINNER 600000 > /dev/null & echo \$! >> $out/pids; done; wait" 2>/dev/null &
 gh=$!
 for _ in $(seq 100); do [ -e "$out/started" ] && break; sleep 0.1; done
 sleep 0.5
