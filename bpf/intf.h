@@ -39,6 +39,11 @@ enum gh_limits {
 	GH_CPUMASK_WORDS = GH_MAX_CPUS / 64,
 	GH_DEFAULT_CHANNEL = 0,
 	GH_CHANNEL_RING_BYTES = 1 << 20,
+	/* Unread fast-path news that wakes an agent with nothing to decide,
+	 * in messages (messages.bpf.h, task_msg_wakes); capped by the loader
+	 * at a quarter of the channel. */
+	GH_NEWS_WAKE_MSGS = 64,
+	GH_RINGBUF_HDR_BYTES = 8,	/* a BPF ring buffer record's header */
 };
 
 /*

@@ -175,23 +175,19 @@ static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx 
 }
 
 /*
- * Unread news that wakes an agent with nothing to decide: about 64
- * messages (a record is the message plus the ring's 8-byte header).
+ * True if a task message must wake its agent. ON_CPU never does (see
+ * agent_note_message). With the fast path on (or no agent), the agent
+ * decides nothing for the tasks the fast path owns: their news waits until
+ * the agent has something to decide (a task in its own DSQ), or until
+ * news_wake_bytes of it are unread (about 64 messages, at most a quarter
+ * of the channel), long before the channel could fill.
+ *
  * Small on purpose. A woken agent drains its whole backlog first on its
  * CPU, so the backlog's length is how long a task waiting for that CPU
  * waits. With a quarter of a 1 MB ring (about 3,600 messages) cyclictest's
  * p99 under --bpf-pick was 3x scx_simple's; with about 110 it halved, with
  * about 28 it fell a little further for twice the agent's CPU time
  * (bench/latency/FINDINGS.md, 2026-12-03 fourth run).
- */
-#define GH_NEWS_WAKE_BYTES (64 * (sizeof(struct gh_msg) + 8))
-
-/*
- * True if a task message must wake its agent. ON_CPU never does (see
- * agent_note_message). With the fast path on (or no agent), the agent
- * decides nothing for the tasks the fast path owns: their news waits until
- * the agent has something to decide (a task in its own DSQ), or until
- * GH_NEWS_WAKE_BYTES of it are unread, long before the channel could fill.
  */
 static __always_inline bool task_msg_wakes(struct task_msg *tm)
 {
@@ -200,7 +196,7 @@ static __always_inline bool task_msg_wakes(struct task_msg *tm)
 	if (!fast_path_on())
 		return true;
 	return scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) > 0 ||
-	       bpf_ringbuf_query(tm->ring, BPF_RB_AVAIL_DATA) > GH_NEWS_WAKE_BYTES;
+	       bpf_ringbuf_query(tm->ring, BPF_RB_AVAIL_DATA) > news_wake_bytes;
 }
 
 static __always_inline void task_msg_end(struct task_msg *tm)

@@ -18,7 +18,7 @@ namespace {
 // Layout of a BPF ring buffer record header (kernel/bpf/ringbuf.c).
 constexpr uint32_t kBusyBit = 1u << 31;
 constexpr uint32_t kDiscardBit = 1u << 30;
-constexpr uint64_t kHeaderBytes = 8;
+constexpr uint64_t kHeaderBytes = GH_RINGBUF_HDR_BYTES;
 
 uint64_t LoadAcquire(const void* p) {
   return __atomic_load_n(static_cast<const uint64_t*>(p), __ATOMIC_ACQUIRE);
