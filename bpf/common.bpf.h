@@ -65,8 +65,7 @@ const volatile bool persist;
 const volatile __u32 nr_cpus = 1;		/* possible CPUs, <= GH_MAX_CPUS */
 /* Unread bytes of fast-path news that wake an agent with nothing to decide:
  * GH_NEWS_WAKE_MSGS records, or a quarter of a smaller channel. */
-const volatile __u32 news_wake_bytes =
-	GH_NEWS_WAKE_MSGS * (sizeof(struct gh_msg) + GH_RINGBUF_HDR_BYTES);
+const volatile __u32 news_wake_bytes = GH_NEWS_WAKE_BYTES;
 
 /* ---- run-time state user space reads/writes through skel->bss/data ---- */
 __u64 enclave[GH_CPUMASK_WORDS];		/* CPUs this scheduler may use */

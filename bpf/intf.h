@@ -163,6 +163,11 @@ struct gh_msg {
 	};
 };
 
+/* GH_NEWS_WAKE_MSGS records on a channel, in bytes (the loader caps it at a
+ * quarter of the channel: rodata news_wake_bytes). */
+#define GH_NEWS_WAKE_BYTES \
+	(GH_NEWS_WAKE_MSGS * (sizeof(struct gh_msg) + GH_RINGBUF_HDR_BYTES))
+
 /* ------------------------------------------------------------ status words */
 
 enum gh_sw_flags {

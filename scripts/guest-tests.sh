@@ -21,10 +21,11 @@ for t in "$@"; do
   [ -x "$t" ] || { echo "[  FAILED  ] $t: not an executable test"; failed=$((failed + 1)); continue; }
   start=$(date +%s)
   if "$t"; then
-    echo "[       OK ] $t ($(($(date +%s) - start)) s)"; passed=$((passed + 1))
+    result="       OK "; passed=$((passed + 1))
   else
-    echo "[  FAILED  ] $t ($(($(date +%s) - start)) s)"; failed=$((failed + 1))
+    result="  FAILED  "; failed=$((failed + 1))
   fi
+  echo "[$result] $t ($(($(date +%s) - start)) s)"
 done
 rm -f "$log"
 echo "GUEST_RESULT passed=$passed failed=$failed"

@@ -156,8 +156,7 @@ absl::Status BpfScheduler::Setup() {
   }
   // A channel smaller than four batches of news would fill before the
   // agent is woken to drain it.
-  skel_->rodata->news_wake_bytes = std::min<uint32_t>(
-      GH_NEWS_WAKE_MSGS * (sizeof(gh_msg) + GH_RINGBUF_HDR_BYTES), ring / 4);
+  skel_->rodata->news_wake_bytes = std::min<uint32_t>(GH_NEWS_WAKE_BYTES, ring / 4);
   if (bpf_map__set_max_entries(skel_->maps.default_channel, ring) != 0) {
     return absl::InternalError(absl::StrCat("cannot size the default channel: ", strerror(errno)));
   }

@@ -14,10 +14,10 @@ const char* HopLatency::HopName(Hop h) {
 }
 
 int HopLatency::Bucket(uint64_t ns) {
+  // The bit width of us: the first b with us < 2^b.
   const uint64_t us = ns / 1000;
-  int b = 0;
-  while (b + 1 < kBuckets && us >= BucketLimitUs(b)) ++b;
-  return b;
+  const int b = us == 0 ? 0 : 64 - __builtin_clzll(us);
+  return b < kBuckets ? b : kBuckets - 1;
 }
 
 uint64_t HopLatency::count() const {

@@ -2,9 +2,10 @@
 // stats.h: AgentStats, the counters every scheduler's agents keep.
 //
 // Messages by type, transactions by outcome, commit-group sizes, named
-// event counters (AgentCounter) and where runnable tasks waited (HopLatency). Agents bump them with relaxed atomic adds
-// (they are statistics: no ordering is implied), a CLI thread may read them
-// at any time and print them as one stats line (ToLine) or JSON (ToJson).
+// event counters (AgentCounter) and where runnable tasks waited
+// (HopLatency). Agents bump them with relaxed atomic adds (they are
+// statistics: no ordering is implied), a CLI thread may read them at any
+// time and print them as one stats line (ToLine) or JSON (ToJson).
 #ifndef GHOST_HYBRID_AGENT_LIB_STATS_H_
 #define GHOST_HYBRID_AGENT_LIB_STATS_H_
 
