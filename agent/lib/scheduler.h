@@ -325,6 +325,9 @@ void BasicDispatchScheduler<TaskType>::NoteWait(TaskType* task, const Message& m
       task->runnable_since_ns = msg.time_ns();
       return;
     case GH_MSG_TASK_ON_CPU: break;
+    case GH_MSG_TASK_AFFINITY_CHANGED:
+    case GH_MSG_TASK_PRIORITY_CHANGED:
+      return;  // a waiting task still waits
     default:
       task->runnable_since_ns = 0;
       return;
