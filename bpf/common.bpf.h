@@ -32,6 +32,10 @@
 #define WRITE_ONCE(x, v) (*(volatile typeof(x) *)&(x) = (v))
 #define GH_PF_EXITING 0x00000004	/* include/linux/sched.h */
 
+/* task_ctx.claimed_cpu when select_cpu claimed no idle CPU for the enqueue: */
+#define GH_CLAIM_NONE -1	/* none was looked for (no select_cpu ran) */
+#define GH_CLAIM_NONE_IDLE -2	/* select_cpu found every allowed CPU busy */
+
 /* errno values (vmlinux.h has none) */
 #define ENOENT 2
 #define EAGAIN 11
@@ -152,7 +156,7 @@ struct task_ctx {
 	u32 weight;		/* last reported, to tell changes from reports */
 	u32 reenq_streak;	/* SCX_ENQ_REENQ enqueues since it last ran */
 	u64 slice_ns;		/* the slice of its last commit or pick */
-	s32 claimed_cpu;	/* idle CPU select_cpu took for it, -1: none */
+	s32 claimed_cpu;	/* idle CPU select_cpu took for it, or GH_CLAIM_* */
 	u16 news_pending;	/* NEW, WAKEUP, PREEMPT or YIELD: sent once the
 				 * task is queued (news_flush) */
 	s16 waker_cpu;		/* of the pending TASK_WAKEUP */

@@ -211,7 +211,7 @@ static __always_inline void enqueue_managed(struct task_struct *p, struct task_c
 		return;
 	}
 	claimed = tctx->claimed_cpu;
-	tctx->claimed_cpu = -1;
+	tctx->claimed_cpu = GH_CLAIM_NONE;
 	/* A task the higher class displaced keeps its place at the front. */
 	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed);
 }
@@ -549,8 +549,12 @@ void BPF_STRUCT_OPS(ghost_hybrid_tick, struct task_struct *p)
 s32 BPF_STRUCT_OPS(ghost_hybrid_init_task, struct task_struct *p,
 		   struct scx_init_task_args *args)
 {
-	if (!bpf_task_storage_get(&task_ctxs, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+	struct task_ctx *tctx = bpf_task_storage_get(&task_ctxs, p, 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (!tctx)
 		return -ENOMEM;
+	tctx->claimed_cpu = GH_CLAIM_NONE;	/* not CPU 0 */
 	return 0;
 }
 

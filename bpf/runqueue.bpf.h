@@ -72,11 +72,20 @@ static __always_inline void custody_end(struct task_ctx *tctx)
 	bpf_map_delete_elem(&runqueue, &gtid);
 }
 
-/* Kicks one idle enclave CPU so that it pops the fast path's queue. */
+/*
+ * Kicks one idle enclave CPU so that it pops the fast path's queue: the
+ * one select_cpu claimed (@claimed), else the first idle one. Not after a
+ * wakeup whose select_cpu just found every allowed CPU busy: a second look
+ * would find the same, at several kfunc calls per wakeup (like
+ * scx_simple, whose enqueue kicks nothing, the task waits for the next CPU
+ * that looks for work).
+ */
 static __always_inline void kick_idle_cpu(s32 claimed)
 {
 	u32 cpu;
 
+	if (claimed == GH_CLAIM_NONE_IDLE)
+		return;
 	/* select_cpu already took this one out of the idle mask for us. */
 	if (cpu_in_enclave(claimed)) {
 		scx_bpf_kick_cpu(claimed, SCX_KICK_IDLE);
@@ -122,7 +131,7 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 	s32 cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 
 	*direct = false;
-	*claimed = -1;
+	*claimed = is_idle ? GH_CLAIM_NONE : GH_CLAIM_NONE_IDLE;
 	if (!is_idle || !cpu_in_enclave(cpu))
 		return cpu;
 	if (scx_bpf_dsq_nr_queued(GH_DSQ_BPF) == 0) {
@@ -247,7 +256,7 @@ int gh_rq_op(struct gh_rq_op_args *args)
 	else if (args->op == GH_RQ_OP_RELEASE)
 		ok = custody_move(args->gtid, GH_DSQ_AGENT, GH_DSQ_BPF, GH_OWNER_BPF, 0);
 	if (ok && args->op == GH_RQ_OP_RELEASE)
-		kick_idle_cpu(-1);
+		kick_idle_cpu(GH_CLAIM_NONE);
 	args->result = ok ? 0 : -ENOENT;
 	return 0;
 }

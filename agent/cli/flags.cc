@@ -33,6 +33,10 @@ ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
 ABSL_FLAG(absl::Duration, agent_spin, absl::Microseconds(100),
           "How long the global agent keeps polling after its last decision before it parks "
           "and lets its CPU run workload, e.g. 50us; 0 parks at once.");
+ABSL_FLAG(absl::Duration, global_cpu_after, absl::Milliseconds(2),
+          "How long a task waits for one of the other CPUs before the centralized model may "
+          "run it on the global agent's own CPU, e.g. 1ms; 0: at once. Work there is "
+          "preempted whenever the agent wakes, and keeps its CPU from idling.");
 ABSL_FLAG(absl::Duration, watchdog, absl::Seconds(5),
           "sched_ext watchdog: a runnable task waiting longer ejects the scheduler and "
           "returns every task to the fair class (100ms..30s).");
@@ -76,9 +80,9 @@ namespace gh {
 namespace {
 
 constexpr const char* kFlagNames[] = {"bpf_pick", "model", "cpus", "global_cpu", "slice", "agent_spin",
-                                      "watchdog", "channel_bytes", "stats_interval", "stats_json", "pid",
-                                      "user", "persist", "attach", "detach", "stop", "monitor",
-                                      "json", "dump"};
+                                      "global_cpu_after", "watchdog", "channel_bytes",
+                                      "stats_interval", "stats_json", "pid", "user", "persist",
+                                      "attach", "detach", "stop", "monitor", "json", "dump"};
 
 // Flags that set how the scheduler is loaded: an agent that attaches takes
 // the running scheduler's.
@@ -195,7 +199,7 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   }
   // A flag that would do nothing in the chosen model is refused, not ignored.
   if (cfg.model == Model::kPerCpu) {
-    for (const char* f : {"global_cpu", "agent_spin"}) {
+    for (const char* f : {"global_cpu", "agent_spin", "global_cpu_after"}) {
       if (!given.count(f)) continue;
       return Usage(absl::StrCat("--", absl::StrReplaceAll(f, {{"_", "-"}}),
                                 " applies to the centralized model only: drop it, or use "
@@ -212,6 +216,9 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   cfg.agent_spin = absl::GetFlag(FLAGS_agent_spin);
   if (cfg.agent_spin < absl::ZeroDuration() || cfg.agent_spin > absl::Seconds(1))
     return Usage("--agent-spin must be between 0 and 1s, e.g. 100us");
+  cfg.global_cpu_after = absl::GetFlag(FLAGS_global_cpu_after);
+  if (cfg.global_cpu_after < absl::ZeroDuration() || cfg.global_cpu_after > absl::Seconds(1))
+    return Usage("--global-cpu-after must be between 0 and 1s, e.g. 2ms");
   if (cfg.slice <= absl::ZeroDuration()) return Usage("--slice must be positive or 'inf'");
   cfg.watchdog = absl::GetFlag(FLAGS_watchdog);
   if (cfg.watchdog < absl::Milliseconds(100) || cfg.watchdog > absl::Seconds(30)) {

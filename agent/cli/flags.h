@@ -44,6 +44,7 @@ struct Config {
   int global_cpu = -1;            // -1: first enclave CPU
   absl::Duration slice = absl::Milliseconds(20);
   absl::Duration agent_spin = absl::Microseconds(100);
+  absl::Duration global_cpu_after = absl::Milliseconds(2);
   absl::Duration watchdog = absl::Seconds(5);
   uint32_t channel_bytes = GH_CHANNEL_RING_BYTES;
   absl::Duration stats_interval = absl::Seconds(1);

@@ -126,7 +126,8 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
     sched.SetGlobalCpu(global, successors);
     side.enclave->set_centralized(true);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
-        side.enclave.get(), CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin});
+        side.enclave.get(),
+        CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin, cfg.global_cpu_after});
   }
   const absl::Time t1 = absl::Now();
   if (adopt) side.adopted = side.agents->scheduler()->DiscoverTasks();

@@ -6,6 +6,8 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <algorithm>
+
 
 #include "absl/strings/str_cat.h"
 #include "agent/kernel/task_policy.h"
@@ -151,16 +153,25 @@ bool KernelEnclave::CommitGroup(const CpuList& cpus, uint32_t flags) {
   return all_complete;
 }
 
-void KernelEnclave::SleepUntilActive(int cpu) {
+void KernelEnclave::SleepUntilActive(int cpu, absl::Time wake_by) {
   // ACTIVE is checked before every sleep and the doorbell is rung only
-  // after ACTIVE is set, so no wakeup is lost; the timeout only bounds how
-  // long a lost doorbell could cost.
+  // after ACTIVE is set, so no wakeup is lost; the 100 ms cap only bounds
+  // how long a lost doorbell could cost.
   gh_status_word* sw = sched_->agent_sw(cpu);
   int fd = sched_->doorbell_fd(cpu);
   while (!(__atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) & GH_SW_AGENT_ACTIVE) &&
          sched_->Attached()) {
+    const absl::Duration left = wake_by - Now();
+    if (left <= absl::ZeroDuration()) {
+      // Woken by the clock: become active the way a message would make
+      // us, so that the kernel side sees a running agent again.
+      (void)sched_->Ping(cpu);
+      sched_->DrainDoorbell(cpu);
+      return;
+    }
+    const timespec timeout = absl::ToTimespec(std::min(left, absl::Milliseconds(100)));
     pollfd p = {fd, POLLIN, 0};
-    poll(&p, 1, 100);
+    ppoll(&p, 1, &timeout, nullptr);
     sched_->DrainDoorbell(cpu);
   }
 }
@@ -178,10 +189,11 @@ void KernelEnclave::AgentThreadStarted(int cpu) {
                        std::string(s.message()).c_str());
 }
 
-bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) {
+bool KernelEnclave::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
+                               absl::Time wake_by) {
   absl::StatusOr<bool> parked = sched_->LocalYieldPrepare(cpu, /*check=*/true, agent_barrier);
   if (!parked.ok() || !*parked) return false;
-  SleepUntilActive(cpu);
+  SleepUntilActive(cpu, wake_by);
   return true;
 }
 

@@ -42,7 +42,8 @@ class KernelEnclave : public Enclave {
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
   bool CommitSyncRequests(const CpuList& cpus) override;
-  bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
+  bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
+                  absl::Time wake_by) override;
   absl::Status Ping(int cpu) override;
   void YieldAgentCpu(int cpu) override;
   bool MoveGlobal(int from, int to) override;
@@ -71,7 +72,7 @@ class KernelEnclave : public Enclave {
   // local commit.
   bool CommitGroup(const CpuList& cpus, uint32_t flags);
   // Sleeps on @cpu's doorbell until its agent is active again.
-  void SleepUntilActive(int cpu);
+  void SleepUntilActive(int cpu, absl::Time wake_by = absl::InfiniteFuture());
   // True iff the caller is the agent thread of @cpu.
   bool IsAgentThreadOf(int cpu) const;
 

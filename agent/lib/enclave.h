@@ -100,11 +100,12 @@ class Enclave {
   // every other one is POISONED. Returns true iff all COMPLETEd.
   virtual bool CommitSyncRequests(const CpuList& cpus) = 0;
 
-  // Parks the agent of `cpu` (the caller) until pinged, unless the agent's
-  // Aseq is no longer `agent_barrier`. Returns true iff it parked (on the real
-  // backend: true after it was parked and woken again).
-  virtual bool LocalYield(int cpu, uint32_t agent_barrier,
-                          uint32_t run_flags) = 0;
+  // Parks the agent of `cpu` (the caller) until pinged, or until `wake_by`
+  // if that comes first, unless the agent's Aseq is no longer
+  // `agent_barrier`. Returns true iff it parked (on the real backend: true
+  // after it was parked and woken again).
+  virtual bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
+                          absl::Time wake_by = absl::InfiniteFuture()) = 0;
 
   // --- agents
   // Registers the agent running on `cpu`. REQUIRES: cpu in cpus().

@@ -39,8 +39,8 @@ bool RunRequest::Commit() {
   return succeeded();
 }
 
-bool RunRequest::LocalYield(uint32_t agent_barrier, uint32_t run_flags) {
-  return enclave_->LocalYield(cpu_, agent_barrier, run_flags);
+bool RunRequest::LocalYield(uint32_t agent_barrier, uint32_t run_flags, absl::Time wake_by) {
+  return enclave_->LocalYield(cpu_, agent_barrier, run_flags, wake_by);
 }
 
 const char* RunRequest::StateName(uint32_t state) {

@@ -57,9 +57,10 @@ class RunRequest {
   bool Commit();
 
   // Parks the calling agent (this slot's CPU must be its own) until it is
-  // pinged, unless its Aseq moved past `agent_barrier`. Returns true iff it
-  // parked. `run_flags` are gh_run_flags (GH_RTLA_ON_IDLE).
-  bool LocalYield(uint32_t agent_barrier, uint32_t run_flags);
+  // pinged or `wake_by` passes, unless its Aseq moved past `agent_barrier`.
+  // Returns true iff it parked. `run_flags` are gh_run_flags (GH_RTLA_ON_IDLE).
+  bool LocalYield(uint32_t agent_barrier, uint32_t run_flags,
+                  absl::Time wake_by = absl::InfiniteFuture());
 
   // Returns the slot state (gh_txn_state). Acquire: pairs with the kernel
   // side's release store of the outcome, which follows commit_time.

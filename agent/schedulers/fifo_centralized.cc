@@ -21,7 +21,8 @@ CentralizedFifoScheduler::CentralizedFifoScheduler(
       cpu_states_(GH_MAX_CPUS),
       initial_global_cpu_(cpus.IsSet(config.global_cpu) ? config.global_cpu : cpus.Front()),
       preemption_time_slice_(config.preemption_time_slice),
-      spin_(config.spin) {}
+      spin_(config.spin),
+      global_cpu_after_(config.global_cpu_after) {}
 
 void CentralizedFifoScheduler::EnclaveReady() {
   // The default channel wakes the global agent; the role's moves carry
@@ -263,7 +264,8 @@ bool CentralizedFifoScheduler::RecoverIfMessagesLost() {
 // ------------------------------------------------------------ scheduling
 
 int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task, const CpuList& available,
-                                      const CpuList& idle, int global_cpu) const {
+                                      const CpuList& idle, int global_cpu, absl::Time now,
+                                      absl::Time* own_cpu_due) const {
   // Set operations on a few words each: the cost of a decision does not
   // grow with the number of CPUs.
   const CpuList usable = available.Intersect(task->allowed);
@@ -274,7 +276,14 @@ int CentralizedFifoScheduler::PickCpu(const CentralizedFifoTask* task, const Cpu
   const CpuList idle_others = others.Intersect(idle);
   if (!idle_others.Empty()) return idle_others.Front();
   if (!others.Empty()) return others.Front();
-  return usable.IsSet(global_cpu) ? global_cpu : -1;
+  if (!usable.IsSet(global_cpu)) return -1;
+  // A task with no known start of its wait (adopted, resynced) has waited.
+  const absl::Time due = task->runnable_since_ns == 0
+                             ? now
+                             : KernelTime(task->runnable_since_ns) + global_cpu_after_;
+  if (due <= now) return global_cpu;
+  *own_cpu_due = std::min(*own_cpu_due, due);
+  return -1;
 }
 
 CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
@@ -293,6 +302,7 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
   // Tasks none of whose allowed CPUs is free this round: they keep their
   // place at the front and do not hold up the tasks behind them.
   std::vector<CentralizedFifoTask*> unplaced;
+  const absl::Time now = enclave()->Now();
   while (!available.Empty()) {
     CentralizedFifoTask* next = Dequeue();
     if (!next) break;
@@ -308,7 +318,7 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
       Yield(next);
       continue;
     }
-    const int cpu = PickCpu(next, available, idle, global_cpu);
+    const int cpu = PickCpu(next, available, idle, global_cpu, now, &round.own_cpu_due);
     if (cpu < 0) {
       unplaced.push_back(next);
       continue;
@@ -431,7 +441,10 @@ void CentralizedFifoAgent::Step() {
   if (!round.own_cpu && now - idle_since_ < scheduler_->spin()) return;
   idle_since_ = absl::InfiniteFuture();
   scheduler_->stats().Count(kCtrLocalYields);
-  enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0);
+  // A task left waiting for our CPU gets it once it has waited long enough:
+  // wake for it then, even if no message comes.
+  enclave()->GetRunRequest(cpu())->LocalYield(agent_barrier, /*run_flags=*/0,
+                                              round.own_cpu_due);
   awake_since_ = enclave()->Now();
 }
 

@@ -89,6 +89,13 @@ struct CentralizedFifoConfig {
   absl::Duration preemption_time_slice = absl::InfiniteDuration();
   // How long the global agent spins without progress before it parks.
   absl::Duration spin = absl::Microseconds(100);
+  // How long a task waits for another CPU before it may take the global
+  // agent's own CPU. Work there is preempted whenever the agent wakes, and
+  // an agent CPU that never idles delays every wakeup IPI the other CPUs
+  // get in an emulated guest (bench/latency/FINDINGS.md); so that CPU is
+  // for overload, which a wait this long shows. The agent parks with a
+  // timer for it.
+  absl::Duration global_cpu_after = absl::ZeroDuration();
 };
 
 class CentralizedFifoScheduler
@@ -109,6 +116,9 @@ class CentralizedFifoScheduler
   struct Round {
     int commits = 0;         // transactions committed (either outcome)
     bool own_cpu = false;    // a task was given the global agent's own CPU
+    // When a task left waiting may take the global agent's CPU (park no
+    // longer than that); InfiniteFuture: none.
+    absl::Time own_cpu_due = absl::InfiniteFuture();
   };
   // One scheduling round (see the file comment). Called by the global agent.
   Round GlobalSchedule(const StatusWord& agent_sw, BarrierToken agent_sw_last);
@@ -165,9 +175,10 @@ class CentralizedFifoScheduler
   void ToBpfQueue(CentralizedFifoTask* task);
   // The CPU of `available` to give `task`, among those it is allowed on:
   // where it last ran, else one of `idle` (GH_SW_CPU_AVAIL), else any; the
-  // global agent's own CPU only if none other. -1 if none is available.
+  // global agent's own CPU only if none other and the task has waited
+  // global_cpu_after (`own_cpu_due`: when it will have). -1 if none.
   int PickCpu(const CentralizedFifoTask* task, const CpuList& available, const CpuList& idle,
-              int global_cpu) const;
+              int global_cpu, absl::Time now, absl::Time* own_cpu_due) const;
   // The task left its CPU: forget it as that CPU's current.
   void ClearCurrent(CentralizedFifoTask* task);
   // Takes the task out of every structure (before it is freed).
@@ -182,6 +193,7 @@ class CentralizedFifoScheduler
   mutable std::mutex global_mu_;
   const absl::Duration preemption_time_slice_;
   const absl::Duration spin_;
+  const absl::Duration global_cpu_after_;
   int num_tasks_ = 0;
 };
 

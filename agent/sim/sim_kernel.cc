@@ -84,6 +84,10 @@ void SimKernel::Handle(const Event& ev) {
       if (tasks_[ev.a].gen == ev.b) Wake(ev.a);
       break;
     case Ev::kAgentStep: RunAgentStep(ev.a, ev.b); break;
+    case Ev::kAgentTimer:
+      // The park it was set for has not ended by other means.
+      if (!cpus_[ev.a].agent_active && cpus_[ev.a].step_gen == ev.b) ActivateAgent(ev.a);
+      break;
     case Ev::kBusyStart:
       if (cpus_[ev.a].busy++ == 0) TakeCpu(ev.a);
       break;
@@ -194,10 +198,14 @@ void SimKernel::StepAgent(int cpu) {
   a->Step();
 }
 
-bool SimKernel::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) {
+bool SimKernel::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
+                           absl::Time wake_by) {
   GH_CHECK(cpus().IsSet(cpu));
   if (agent_sw_[cpu].barrier != agent_barrier) return false;  // stale: rerun
   ParkAgent(cpu, /*repick=*/true);
+  if (wake_by != absl::InfiniteFuture() && !cpus_[cpu].agent_active)
+    Schedule(std::max<int64_t>(now_, static_cast<int64_t>(KernelNs(wake_by))), Ev::kAgentTimer, cpu,
+             cpus_[cpu].step_gen);
   return true;
 }
 

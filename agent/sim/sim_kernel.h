@@ -86,7 +86,8 @@ class SimKernel : public Enclave {
   Channel& CpuChannel(int cpu) override;
   bool CommitRunRequests(const CpuList& cpus) override;
   bool CommitSyncRequests(const CpuList& cpus) override;
-  bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags) override;
+  bool LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
+                  absl::Time wake_by = absl::InfiniteFuture()) override;
   absl::Status Ping(int cpu) override;
   bool MoveGlobal(int from, int to) override;
   int GlobalCpu() const override { return global_cpu_; }
@@ -147,8 +148,8 @@ class SimKernel : public Enclave {
  private:
   friend class SimChannel;
 
-  enum class Ev : uint8_t { kArrive, kRunEnd, kWake, kAgentStep, kBusyStart,
-                            kBusyEnd, kPublish, kTick, kSliceEnd };
+  enum class Ev : uint8_t { kArrive, kRunEnd, kWake, kAgentStep, kAgentTimer,
+                            kBusyStart, kBusyEnd, kPublish, kTick, kSliceEnd };
   struct Event {
     int64_t t;
     uint64_t seq;

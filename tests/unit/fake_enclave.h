@@ -55,7 +55,7 @@ class FakeEnclave : public Enclave {
   }
   // Every slot gets `outcome` here too: the fake plays no validation.
   bool CommitSyncRequests(const CpuList& cpus) override { return CommitRunRequests(cpus); }
-  bool LocalYield(int cpu, uint32_t, uint32_t) override {
+  bool LocalYield(int cpu, uint32_t, uint32_t, absl::Time) override {  // no timer
     // A Ping that came before the park is not lost: it left a token.
     absl::MutexLock l(&mu_);
     mu_.Await(absl::Condition(

@@ -201,6 +201,35 @@ TEST(CentralizedFifo, CpuHeldByHigherClassGetsNothing) {
   EXPECT_TRUE(cpu2_used);
 }
 
+// Tests that the global agent's own CPU is for overload: a woken task that
+// finds the other CPUs busy waits global_cpu_after for one of them, while
+// the agent parks and its CPU stays idle, and then gets the agent's CPU
+// from a round the agent's park timer starts (no message comes meanwhile).
+TEST(CentralizedFifo, AgentCpuTakesOnlyTaskThatWaitedGlobalCpuAfter) {
+  SimKernel k(Machine(3));
+  FullCentralizedFifoAgent fa(&k, {.global_cpu = 0, .global_cpu_after = 300 * kUs});
+  uint64_t g[3];
+  for (auto& x : g) {
+    SimTaskSpec spec = Runs(absl::Milliseconds(2));
+    spec.start_blocked = 10 * kUs;
+    x = k.AddTask(spec);
+  }
+  k.RunFor(250 * kUs);
+  EXPECT_NE(k.running_on(1), 0u);
+  EXPECT_NE(k.running_on(2), 0u);
+  EXPECT_EQ(k.running_on(0), 0u);
+  EXPECT_FALSE(k.agent_active(0));  // parked, with its CPU idle
+  EXPECT_EQ(fa.scheduler()->RunqueueGtids().size(), 1u);
+  k.RunFor(150 * kUs);
+  ASSERT_NE(k.running_on(0), 0u);
+  const auto runs = Records(k, TraceKind::kRun, k.running_on(0));
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].cpu, 0);
+  EXPECT_GE(runs[0].t_ns, 310000);  // woke at 10 us, waited 300 us
+  ASSERT_TRUE(k.RunUntilDone(absl::Milliseconds(10)).ok());
+  EXPECT_TRUE(k.violations().empty());
+}
+
 // Takes the global CPU (0) away after making `others_busy` unavailable and
 // returns the CPU the global role moved to. The machine: 16 CPUs, SMT pairs,
 // 4 CPUs per L3, 2 NUMA nodes of 8.
