@@ -93,6 +93,12 @@ absl::Status Usage(const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(what, " (see ghost_hybrid --help)"));
 }
 
+// The agent's own waits (--agent-spin, --global-cpu-after): 0 to 1 s.
+absl::Status CheckAgentWait(const char* flag, absl::Duration d, const char* example) {
+  if (d >= absl::ZeroDuration() && d <= absl::Seconds(1)) return absl::OkStatus();
+  return Usage(absl::StrCat("--", flag, " must be between 0 and 1s, e.g. ", example));
+}
+
 }  // namespace
 
 // One parser for CPU lists, CpuList's (bounded by GH_MAX_CPUS: a huge range
@@ -214,11 +220,10 @@ absl::StatusOr<Config> ParseCommandLine(int argc, char** argv) {
   cfg.global_cpu = absl::GetFlag(FLAGS_global_cpu);
   cfg.slice = absl::GetFlag(FLAGS_slice);
   cfg.agent_spin = absl::GetFlag(FLAGS_agent_spin);
-  if (cfg.agent_spin < absl::ZeroDuration() || cfg.agent_spin > absl::Seconds(1))
-    return Usage("--agent-spin must be between 0 and 1s, e.g. 100us");
+  if (absl::Status s = CheckAgentWait("agent-spin", cfg.agent_spin, "100us"); !s.ok()) return s;
   cfg.global_cpu_after = absl::GetFlag(FLAGS_global_cpu_after);
-  if (cfg.global_cpu_after < absl::ZeroDuration() || cfg.global_cpu_after > absl::Seconds(1))
-    return Usage("--global-cpu-after must be between 0 and 1s, e.g. 2ms");
+  if (absl::Status s = CheckAgentWait("global-cpu-after", cfg.global_cpu_after, "2ms"); !s.ok())
+    return s;
   if (cfg.slice <= absl::ZeroDuration()) return Usage("--slice must be positive or 'inf'");
   cfg.watchdog = absl::GetFlag(FLAGS_watchdog);
   if (cfg.watchdog < absl::Milliseconds(100) || cfg.watchdog > absl::Seconds(30)) {

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 
-
 #include "absl/strings/str_cat.h"
 #include "agent/kernel/task_policy.h"
 #include "agent/lib/check.h"
@@ -146,11 +145,15 @@ bool KernelEnclave::CommitGroup(const CpuList& cpus, uint32_t flags) {
     if (committed && sched_->txn(self)->state == GH_TXN_COMPLETE) {
       SleepUntilActive(self);
     } else {
-      (void)sched_->Ping(self);  // failed: the agent runs on at once
-      sched_->DrainDoorbell(self);
+      Unpark(self);  // failed: the agent runs on at once
     }
   }
   return all_complete;
+}
+
+void KernelEnclave::Unpark(int cpu) {
+  (void)sched_->Ping(cpu);
+  sched_->DrainDoorbell(cpu);
 }
 
 void KernelEnclave::SleepUntilActive(int cpu, absl::Time wake_by) {
@@ -163,10 +166,7 @@ void KernelEnclave::SleepUntilActive(int cpu, absl::Time wake_by) {
          sched_->Attached()) {
     const absl::Duration left = wake_by - Now();
     if (left <= absl::ZeroDuration()) {
-      // Woken by the clock: become active the way a message would make
-      // us, so that the kernel side sees a running agent again.
-      (void)sched_->Ping(cpu);
-      sched_->DrainDoorbell(cpu);
+      Unpark(cpu);  // woken by the clock
       return;
     }
     const timespec timeout = absl::ToTimespec(std::min(left, absl::Milliseconds(100)));

@@ -71,8 +71,13 @@ class KernelEnclave : public Enclave {
   // gh_commit_args_flags), parking the caller first on a per-CPU agent's
   // local commit.
   bool CommitGroup(const CpuList& cpus, uint32_t flags);
-  // Sleeps on @cpu's doorbell until its agent is active again.
+  // Sleeps on @cpu's doorbell until its agent is active again, or until
+  // @wake_by (then it makes itself active: Unpark).
   void SleepUntilActive(int cpu, absl::Time wake_by = absl::InfiniteFuture());
+  // @cpu's agent, parked by the kernel side but running, becomes active
+  // again the way a message would make it, and drains the doorbell that
+  // rang for it.
+  void Unpark(int cpu);
   // True iff the caller is the agent thread of @cpu.
   bool IsAgentThreadOf(int cpu) const;
 

@@ -203,9 +203,10 @@ bool SimKernel::LocalYield(int cpu, uint32_t agent_barrier, uint32_t run_flags,
   GH_CHECK(cpus().IsSet(cpu));
   if (agent_sw_[cpu].barrier != agent_barrier) return false;  // stale: rerun
   ParkAgent(cpu, /*repick=*/true);
-  if (wake_by != absl::InfiniteFuture() && !cpus_[cpu].agent_active)
-    Schedule(std::max<int64_t>(now_, static_cast<int64_t>(KernelNs(wake_by))), Ev::kAgentTimer, cpu,
-             cpus_[cpu].step_gen);
+  if (wake_by != absl::InfiniteFuture() && !cpus_[cpu].agent_active) {
+    const int64_t t = std::max<int64_t>(now_, static_cast<int64_t>(KernelNs(wake_by)));
+    Schedule(t, Ev::kAgentTimer, cpu, cpus_[cpu].step_gen);
+  }
   return true;
 }
 
