@@ -33,15 +33,21 @@ std::string* g_last_log = new std::string();  // verifier log tail
 std::atomic<bool> g_libbpf_debug{false};
 
 int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  char buf[4096];
-  vsnprintf(buf, sizeof(buf), fmt, args);
+  // Sized to the message: libbpf prints a rejected program's whole
+  // verifier log in one call, and its last lines say why.
+  va_list measure;
+  va_copy(measure, args);
+  int len = vsnprintf(nullptr, 0, fmt, measure);
+  va_end(measure);
+  std::string buf(len > 0 ? len : 0, '\0');
+  vsnprintf(buf.data(), buf.size() + 1, fmt, args);
   std::lock_guard<std::mutex> lock(g_log_mu);
   if (level == LIBBPF_WARN) {
-    g_warnings->push_back(buf);
+    g_warnings->push_back(buf.substr(0, 4096));
     g_last_log->append(buf);
     if (g_last_log->size() > 16384) g_last_log->erase(0, g_last_log->size() - 16384);
   }
-  if (g_libbpf_debug.load(std::memory_order_relaxed)) fputs(buf, stderr);
+  if (g_libbpf_debug.load(std::memory_order_relaxed)) fputs(buf.c_str(), stderr);
   return 0;
 }
 
