@@ -73,15 +73,15 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	 * slept (nothing tells us of that): it would wait behind the
 	 * intruder, and the scheduler with it.
 	 */
-	if (cpu == global && !cpu_held[cpu & (GH_MAX_CPUS - 1)] && cpu_runs_higher_class(cpu))
+	if (cpu == global && !cpu_state_of(cpu)->held && cpu_runs_higher_class(cpu))
 		cpu_mark_held(cpu, 0);
-	if (displaced || cpu_held[cpu & (GH_MAX_CPUS - 1)]) {
+	if (displaced || cpu_state_of(cpu)->held) {
 		for (i = 0; i < GH_MAX_CPUS && i < nr_cpus; i++) {
 			c = global_successors[i];
 			if (c < 0)
 				break;
 			if (c != cpu && (c != global || cpu == global) && cpu_in_enclave(c) &&
-			    !cpu_held[c & (GH_MAX_CPUS - 1)] &&
+			    !cpu_state_of(c)->held &&
 			    bpf_cpumask_test_cpu(c, p->cpus_ptr)) {
 				cpu = c;
 				stat_inc(GH_STAT_AGENT_MOVES);
@@ -112,7 +112,7 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 	}
 	/* The task it preempts resumes after it (ops.stopping). */
 	if (resume_after_agent && cpu_valid(cpu))
-		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 1;
+		cpu_state_of(cpu)->agent_preempting = 1;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | cpu, agent_slice_ns,
 			   SCX_ENQ_HEAD | SCX_ENQ_PREEMPT);
 }
@@ -182,7 +182,7 @@ static __always_inline s32 global_handoff(s32 cpu)
 		if (c < 0)
 			break;
 		if (c != cpu && cpu_in_enclave(c) && agent_pid[c & (GH_MAX_CPUS - 1)] &&
-		    !cpu_held[c & (GH_MAX_CPUS - 1)]) {
+		    !cpu_state_of(c)->held) {
 			next = c;
 			break;
 		}
@@ -271,15 +271,14 @@ struct {
  */
 static __always_inline void rescue_stranded_tasks(void)
 {
-	u32 cpu, i;
+	u32 cpu;
 
 	bpf_for(cpu, 0, nr_cpus) {
-		i = cpu & (GH_MAX_CPUS - 1);
-		if (!cpu_in_enclave(cpu) || cpu_rescued[i] || !reenq_allowed(cpu) ||
+		if (!cpu_in_enclave(cpu) || cpu_state_of(cpu)->rescued || !reenq_allowed(cpu) ||
 		    !scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) || !cpu_runs_higher_class(cpu))
 			continue;
 		cpu_mark_held(cpu, 0);
-		cpu_rescued[i] = 1;
+		cpu_state_of(cpu)->rescued = 1;
 		/* Without the kfunc (GH_KFEAT_DSQ_REENQ) they wait for the CPU
 		 * to schedule again; marked held, it gets no new commits. */
 		if (bpf_ksym_exists(scx_bpf_dsq_reenq)) {
@@ -292,16 +291,16 @@ static __always_inline void rescue_stranded_tasks(void)
 static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 {
 	s32 g = READ_ONCE(global_cpu);
-	u32 idx = g & (GH_MAX_CPUS - 1);
+	struct gh_cpu_state *gc = cpu_state_of(g);
 
 	rescue_stranded_tasks();
 	forgotten_task_nudge();
 
 	if (cpu_valid(g)) {
 		/* Taken while its agent waited to run there: nothing told us. */
-		if (!cpu_held[idx] && cpu_runs_higher_class(g))
+		if (!gc->held && cpu_runs_higher_class(g))
 			cpu_mark_held(g, 0);
-		if (cpu_held[idx] && bpf_ktime_get_ns() - cpu_held_since[idx] >= handoff_delay_ns)
+		if (gc->held && bpf_ktime_get_ns() - gc->held_since >= handoff_delay_ns)
 			global_handoff(g);
 	}
 	bpf_timer_start(timer, handoff_delay_ns / 2, 0);

@@ -78,17 +78,7 @@ __s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
 __u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
 __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
 __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
-__u8 cpu_held[GH_MAX_CPUS];		/* a higher class holds the CPU */
-__u64 cpu_held_since[GH_MAX_CPUS];	/* ns, valid while cpu_held */
-__u8 cpu_rescued[GH_MAX_CPUS];		/* its local DSQ was re-enqueued in this
-					 * hold (rescue_stranded_tasks) */
-__u8 cpu_reenq_paused[GH_MAX_CPUS];	/* no re-enqueue of its local DSQ until a
-					 * task runs there (cpu_owner.bpf.h) */
-__u32 cpu_seqnum[GH_MAX_CPUS];		/* per-CPU switch counter */
-__u32 cpu_cur_sw[GH_MAX_CPUS];		/* 1 + status-word index of the managed
-					 * task running there, 0: none */
-__u8 agent_preempting[GH_MAX_CPUS];	/* the CPU's agent was queued to preempt
-					 * the task running there */
+struct gh_cpu_state cpu_states[GH_MAX_CPUS];	/* one record per CPU: cpu_state_of() */
 __u64 stats[GH_NR_STATS];
 __u64 kernel_features;			/* enum gh_kernel_feature, by ops.init */
 __u64 gtid_generation;
@@ -188,6 +178,15 @@ static __always_inline void stat_inc(u32 idx)
 static __always_inline bool cpu_valid(s32 cpu)
 {
 	return cpu >= 0 && cpu < GH_MAX_CPUS && (u32)cpu < nr_cpus;
+}
+
+/*
+ * @cpu's record. The index is masked, never checked: a caller whose @cpu
+ * may be out of range checks cpu_valid() first.
+ */
+static __always_inline struct gh_cpu_state *cpu_state_of(s32 cpu)
+{
+	return &cpu_states[cpu & (GH_MAX_CPUS - 1)];
 }
 
 static __always_inline bool cpu_in_enclave(s32 cpu)

@@ -35,10 +35,10 @@ static void cpu_mark_held(s32 cpu, u32 reason)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
 
-	if (!cpu_valid(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)])
+	if (!cpu_valid(cpu) || cpu_state_of(cpu)->held)
 		return;
-	cpu_held_since[cpu & (GH_MAX_CPUS - 1)] = bpf_ktime_get_ns();
-	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 1;
+	cpu_state_of(cpu)->held_since = bpf_ktime_get_ns();
+	cpu_state_of(cpu)->held = 1;
 	stat_inc(GH_STAT_CPU_RELEASES);
 	if (asw)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
@@ -72,12 +72,12 @@ static __always_inline void cpu_mark_free(s32 cpu)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
 
-	if (!cpu_valid(cpu) || !cpu_held[cpu & (GH_MAX_CPUS - 1)])
+	if (!cpu_valid(cpu) || !cpu_state_of(cpu)->held)
 		return;
 	if (locked_cpu_runs_higher_class())
 		return;
-	cpu_held[cpu & (GH_MAX_CPUS - 1)] = 0;
-	cpu_rescued[cpu & (GH_MAX_CPUS - 1)] = 0;
+	cpu_state_of(cpu)->held = 0;
+	cpu_state_of(cpu)->rescued = 0;
 	if (asw)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);
@@ -111,7 +111,7 @@ static __always_inline void cpu_note_idle(s32 cpu, bool idle)
 
 	if (!asw)
 		return;
-	if (idle && !cpu_held[cpu & (GH_MAX_CPUS - 1)])
+	if (idle && !cpu_state_of(cpu)->held)
 		__sync_fetch_and_or(&asw->flags, GH_SW_CPU_AVAIL);
 	else
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
@@ -137,9 +137,9 @@ static __always_inline void reenq_note(struct task_struct *p, struct task_ctx *t
 
 	if (++tctx->reenq_streak < GH_REENQ_STREAK_PAUSE || !cpu_valid(cpu))
 		return;
-	if (!cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)])
+	if (!cpu_state_of(cpu)->reenq_paused)
 		stat_inc(GH_STAT_REENQ_PAUSES);
-	cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 1;
+	cpu_state_of(cpu)->reenq_paused = 1;
 	tctx->reenq_paused_cpu = cpu;
 }
 
@@ -150,13 +150,13 @@ static __always_inline void reenq_note_ran(struct task_ctx *tctx)
 
 	/* Only the task that paused a CPU (reenq_note) lifts the pause. */
 	if (tctx->reenq_streak >= GH_REENQ_STREAK_PAUSE && cpu_valid(cpu))
-		cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)] = 0;
+		cpu_state_of(cpu)->reenq_paused = 0;
 	tctx->reenq_streak = 0;
 }
 
 static __always_inline bool reenq_allowed(s32 cpu)
 {
-	return cpu_valid(cpu) && !cpu_reenq_paused[cpu & (GH_MAX_CPUS - 1)];
+	return cpu_valid(cpu) && !cpu_state_of(cpu)->reenq_paused;
 }
 
 #endif /* GHOST_HYBRID_CPU_OWNER_BPF_H */

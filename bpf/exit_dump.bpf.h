@@ -42,7 +42,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_dump_cpu, struct scx_dump_ctx *dctx, s32 cpu, b
 		return;
 	gh_dump("ghost_hybrid: txn state=%u gtid=%llx | agent tid=%u aseq=%u flags=%x held=%d",
 		t->state, t->gtid, (u32)GH_GTID_PID(asw->gtid), asw->barrier, asw->flags,
-		cpu_held[cpu & (GH_MAX_CPUS - 1)]);
+		cpu_state_of(cpu)->held);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_dump_task, struct scx_dump_ctx *dctx, struct task_struct *p)

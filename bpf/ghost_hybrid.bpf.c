@@ -86,8 +86,8 @@ static __always_inline void cpu_take_over(s32 cpu, u32 idx)
 
 	if (!cpu_valid(cpu))
 		return;
-	old = cpu_cur_sw[cpu & (GH_MAX_CPUS - 1)];
-	cpu_cur_sw[cpu & (GH_MAX_CPUS - 1)] = idx + 1;
+	old = cpu_state_of(cpu)->cur_sw;
+	cpu_state_of(cpu)->cur_sw = idx + 1;
 	if (!old || old == idx + 1)
 		return;
 	pidx = old - 1;
@@ -336,7 +336,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	 * that preempted its CPU's task lets it resume when it parks.
 	 */
 	if (tctx->is_agent && cpu_valid(cpu))
-		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
+		cpu_state_of(cpu)->agent_preempting = 0;
 	if (!is_managed(tctx))
 		return;
 	/*
@@ -369,7 +369,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	tctx->oncpu = 1;
 	tctx->run_start = now;
 	if (cpu_valid(cpu))
-		__sync_fetch_and_add(&cpu_seqnum[cpu & (GH_MAX_CPUS - 1)], 1);
+		__sync_fetch_and_add(&cpu_state_of(cpu)->seqnum, 1);
 	sw = task_sw_of(tctx);
 	if (sw) {
 		sw->cpu = cpu;
@@ -463,9 +463,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 		p->scx.slice = 0;
 		cpu_mark_held(cpu, 0);
 	} else if (resume_after_agent && cpu_valid(cpu) &&
-		   agent_preempting[cpu & (GH_MAX_CPUS - 1)]) {
+		   cpu_state_of(cpu)->agent_preempting) {
 		/* Its CPU's agent wants to run: it goes on afterwards. */
-		agent_preempting[cpu & (GH_MAX_CPUS - 1)] = 0;
+		cpu_state_of(cpu)->agent_preempting = 0;
 		tctx->resume_here = 1;
 		return;
 	} else {

@@ -396,6 +396,25 @@ struct gh_exit_info {
 	char msg[256];
 };
 
+/*
+ * What the kernel side keeps per CPU (bss cpu_states[], one record per
+ * CPU). User space reads it only in a pinned scheduler's bss snapshot.
+ */
+struct gh_cpu_state {
+	__u64 held_since;	/* ns, valid while held */
+	__u32 seqnum;		/* per-CPU switch counter */
+	__u32 cur_sw;		/* 1 + status-word index of the managed task
+				 * running there, 0: none */
+	__u8 held;		/* a higher class holds the CPU */
+	__u8 rescued;		/* its local DSQ was re-enqueued in this hold
+				 * (rescue_stranded_tasks) */
+	__u8 reenq_paused;	/* no re-enqueue of its local DSQ until a task
+				 * runs there (cpu_owner.bpf.h) */
+	__u8 agent_preempting;	/* the CPU's agent was queued to preempt the
+				 * task running there */
+	__u32 pad;
+};
+
 /* ------------------------------------------------------------------ stats */
 
 enum gh_stat {
@@ -503,6 +522,7 @@ GH_STATIC_ASSERT(sizeof(struct gh_rq_op_args) == 16, "gh_rq_op_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_agent_args) == 24, "gh_agent_args layout");
 GH_STATIC_ASSERT(sizeof(struct gh_sw_free_args) == 8 + 16 * GH_SW_FREE_BATCH, "gh_sw_free_args");
 GH_STATIC_ASSERT(sizeof(struct gh_exit_info) == 16 + 128 + 256, "gh_exit_info layout");
+GH_STATIC_ASSERT(sizeof(struct gh_cpu_state) == 24, "gh_cpu_state layout");
 GH_STATIC_ASSERT(GH_OFFSETOF(struct gh_instance, abi_version) == 0, "gh_instance.abi_version");
 GH_STATIC_ASSERT(sizeof(struct gh_instance) == 96, "gh_instance layout");
 

@@ -217,7 +217,7 @@ static __always_inline void send_task_off_msg(struct task_ctx *tctx, u16 type,
 		return;
 	tm.msg->off.runtime = runtime;
 	if (cpu_valid(cpu))
-		tm.msg->off.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+		tm.msg->off.cpu_seqnum = cpu_state_of(cpu)->seqnum;
 	task_msg_end(&tm);
 }
 
@@ -279,7 +279,7 @@ static __always_inline void send_on_cpu_msg(struct task_ctx *tctx, u32 flags, s3
 		return;
 	tm.msg->on_cpu.commit_time = tctx->commit_time;
 	if (cpu_valid(cpu))
-		tm.msg->on_cpu.cpu_seqnum = cpu_seqnum[cpu & (GH_MAX_CPUS - 1)];
+		tm.msg->on_cpu.cpu_seqnum = cpu_state_of(cpu)->seqnum;
 	task_msg_end(&tm);
 }
 

@@ -51,7 +51,7 @@ static __always_inline void txn_finish(struct gh_txn *t, u32 outcome)
 /* Can anything run on @cpu now? */
 static __always_inline bool txn_cpu_usable(s32 cpu, bool local)
 {
-	if (!cpu_in_enclave(cpu) || cpu_held[cpu & (GH_MAX_CPUS - 1)])
+	if (!cpu_in_enclave(cpu) || cpu_state_of(cpu)->held)
 		return false;
 	/* Taken while idle, so nothing told us (on the caller's own CPU,
 	 * curr is the caller). */

@@ -45,8 +45,8 @@ constexpr uint64_t kAbiLayout = [] {
       GH_ABI_VERSION, sizeof(gh_msg_hdr), sizeof(gh_msg), sizeof(gh_status_word),
       sizeof(gh_txn), sizeof(gh_commit_args), sizeof(gh_rq_entry), sizeof(gh_rq_op_args),
       sizeof(gh_agent_args), sizeof(gh_sw_free_args), sizeof(gh_associate_args),
-      sizeof(gh_exit_info), sizeof(gh_instance), sizeof(Bss), sizeof(Data), sizeof(Rodata),
-      GH_NR_STATS, GH_MSG_NR_TYPES, GH_TXN_NR_STATES, GH_MAX_CPUS, GH_MAX_TASKS,
+      sizeof(gh_exit_info), sizeof(gh_cpu_state), sizeof(gh_instance), sizeof(Bss), sizeof(Data),
+      sizeof(Rodata), GH_NR_STATS, GH_MSG_NR_TYPES, GH_TXN_NR_STATES, GH_MAX_CPUS, GH_MAX_TASKS,
       GH_MAX_CHANNELS};
   uint64_t h = 0xcbf29ce484222325ull;
   for (uint64_t p : parts) h = Mix(h, p);
