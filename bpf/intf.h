@@ -398,7 +398,8 @@ struct gh_exit_info {
 
 /*
  * What the kernel side keeps per CPU (bss cpu_states[], one record per
- * CPU). User space reads it only in a pinned scheduler's bss snapshot.
+ * CPU). User space does not use it, but defines it too: the skeleton's bss
+ * must have the map's size, which `--dump` and `--attach` check.
  */
 struct gh_cpu_state {
 	__u64 held_since;	/* ns, valid while held */
