@@ -184,10 +184,14 @@ check_no_ejections
 # the watchdog ejects the scheduler. Its agent then exits 70 and removes
 # the pins of the dead scheduler.
 at_start=$(ejections)
+# Stopped only once its workers run: a loader stopped while still starting
+# up (2 s in a slow boot) leaves nothing to stall.
 $GH --persist --watchdog=1s --stats-interval=0 -- \
-  sh -c "for i in 1 2 3 4 5 6; do $WORKER cpu 4000 > /dev/null & done; wait" 2>"$out/errS" &
+  sh -c "for i in 1 2 3 4 5 6; do $WORKER cpu 4000 > /dev/null & echo \$! >> $out/stall_pids; done; wait" \
+  2>"$out/errS" &
 A=$!
-sleep 1.5
+check_true "the stalling workload started" wait_lines 6 "$out/stall_pids"
+sleep 0.5
 kill -STOP $A
 for _ in $(seq 100); do [ "$(sched_state)" != enabled ] && break; sleep 0.1; done
 check "$(sched_state)" disabled "state once the stopped agent's tasks stalled"
