@@ -34,11 +34,12 @@
 static void cpu_mark_held(s32 cpu, u32 reason)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
+	struct gh_cpu_state *cs = cpu_state_of(cpu);
 
-	if (!cpu_valid(cpu) || cpu_state_of(cpu)->held)
+	if (!cpu_valid(cpu) || cs->held)
 		return;
-	cpu_state_of(cpu)->held_since = bpf_ktime_get_ns();
-	cpu_state_of(cpu)->held = 1;
+	cs->held_since = bpf_ktime_get_ns();
+	cs->held = 1;
 	stat_inc(GH_STAT_CPU_RELEASES);
 	if (asw)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_CPU_AVAIL);
@@ -71,13 +72,14 @@ static __always_inline bool locked_cpu_runs_higher_class(void)
 static __always_inline void cpu_mark_free(s32 cpu)
 {
 	struct gh_status_word *asw = agent_sw_of(cpu);
+	struct gh_cpu_state *cs = cpu_state_of(cpu);
 
-	if (!cpu_valid(cpu) || !cpu_state_of(cpu)->held)
+	if (!cpu_valid(cpu) || !cs->held)
 		return;
 	if (locked_cpu_runs_higher_class())
 		return;
-	cpu_state_of(cpu)->held = 0;
-	cpu_state_of(cpu)->rescued = 0;
+	cs->held = 0;
+	cs->rescued = 0;
 	if (asw)
 		__sync_fetch_and_and(&asw->flags, ~GH_SW_BOOST_PRIO);
 	send_cpu_msg(cpu, GH_MSG_CPU_AVAILABLE, 0);
