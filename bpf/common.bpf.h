@@ -77,6 +77,8 @@ __s32 agent_pid[GH_MAX_CPUS];		/* agent thread tid per CPU, 0: none */
 __s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
 __u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
 __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
+/* The enclave CPUs nearest the global CPU first (Topology::NearestFirst),
+ * rewritten by the agent each time it moves the role; -1 ends the list. */
 __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
 struct gh_cpu_state cpu_states[GH_MAX_CPUS];	/* one record per CPU: cpu_state_of() */
 __u64 stats[GH_NR_STATS];

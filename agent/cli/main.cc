@@ -109,22 +109,19 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
   AgentSide side;
   side.enclave = std::make_unique<KernelEnclave>(&sched, *topo, cpus);
   if (cfg.model == Model::kPerCpu) {
-    for (int c : cpus) sched.SetCpuChannel(c, static_cast<uint32_t>(c + 1));
+    side.enclave->UsePerCpuModel();
     side.agents = std::make_unique<FullPerCpuFifoAgent>(side.enclave.get(), PerCpuFifoConfig{});
   } else {
     int global = cfg.global_cpu >= 0 ? cfg.global_cpu : cpus.Front();
-    // The kernel side's successor order for a global CPU taken by a higher
-    // class: SMT sibling, L3, NUMA node, any (PickNextGlobalCPU's order).
-    std::vector<int> successors;
-    for (const CpuList& level : {topo->siblings(global), topo->l3_siblings(global),
-                                 topo->numa_cpus(global), cpus}) {
-      for (int c : level.Intersect(cpus)) {
-        if (c != global && std::find(successors.begin(), successors.end(), c) == successors.end())
-          successors.push_back(c);
-      }
+    // Checked against --cpus already, unless the enclave is an attached
+    // scheduler's.
+    if (!cpus.IsSet(global)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "--global-cpu=%d is not in the persistent scheduler's enclave (CPUs %s): pick one "
+          "of its CPUs.",
+          global, cpus.ToString()));
     }
-    sched.SetGlobalCpu(global, successors);
-    side.enclave->set_centralized(true);
+    side.enclave->UseCentralizedModel(global);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(),
         CentralizedFifoConfig{global, cfg.slice, cfg.agent_spin, cfg.global_cpu_after});
@@ -263,7 +260,8 @@ int Run(const Config& cfg) {
   absl::StatusOr<AgentSide> side = StartAgents(eff, &*topo, **sched, cfg.attach);
   if (!side.ok()) {
     sched->reset();
-    return Fail(kExitFailure, side.status());
+    const bool bad_input = side.status().code() == absl::StatusCode::kInvalidArgument;
+    return Fail(bad_input ? kExitUsage : kExitFailure, side.status());
   }
   if (cfg.attach) {
     fprintf(stderr,

@@ -443,11 +443,17 @@ void BpfScheduler::SetCpuChannel(int cpu, uint32_t channel) {
   __atomic_store_n(&skel_->bss->cpu_channel[cpu], channel, __ATOMIC_SEQ_CST);
 }
 
-void BpfScheduler::SetGlobalCpu(int cpu, const std::vector<int>& successors) {
+void BpfScheduler::SetGlobalSuccessors(const std::vector<int>& successors) {
+  // Rewritten in place while BPF may read it: a reader sees each entry old
+  // or new, every one of them an enclave CPU or the -1 that ends the list.
   for (size_t i = 0; i < GH_MAX_CPUS; i++) {
     int v = i < successors.size() ? successors[i] : -1;
     __atomic_store_n(&skel_->data->global_successors[i], v, __ATOMIC_SEQ_CST);
   }
+}
+
+void BpfScheduler::SetGlobalCpu(int cpu, const std::vector<int>& successors) {
+  SetGlobalSuccessors(successors);
   __atomic_store_n(&skel_->data->global_cpu, cpu, __ATOMIC_SEQ_CST);
 }
 

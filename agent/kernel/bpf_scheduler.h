@@ -127,6 +127,11 @@ class BpfScheduler {
   // Associates @channel's messages with @cpu's agent (Aseq, wakeups).
   void SetChannelAgent(uint32_t channel, int cpu);
   void SetCpuChannel(int cpu, uint32_t channel);
+  // Where the kernel side runs a displaced global agent, or moves the
+  // global role when a higher class keeps its CPU: the first usable of
+  // @successors (nearest first; at most GH_MAX_CPUS are kept).
+  void SetGlobalSuccessors(const std::vector<int>& successors);
+  // The global role to @cpu, with its successors. Before agents start.
   void SetGlobalCpu(int cpu, const std::vector<int>& successors);
   int global_cpu() const;
 

@@ -55,6 +55,20 @@ KernelEnclave::KernelEnclave(BpfScheduler* sched, Topology topology, CpuList cpu
 
 KernelEnclave::~KernelEnclave() = default;
 
+void KernelEnclave::UseCentralizedModel(int global_cpu) {
+  GH_CHECK(cpus().IsSet(global_cpu));
+  centralized_ = true;
+  sched_->SetGlobalCpu(global_cpu, topology().NearestFirst(global_cpu, cpus()));
+}
+
+void KernelEnclave::UsePerCpuModel() {
+  centralized_ = false;
+  for (int c : cpus()) {
+    GH_CHECK_LT(c + 1, sched_->nr_channels());
+    sched_->SetCpuChannel(c, static_cast<uint32_t>(c + 1));
+  }
+}
+
 absl::Time KernelEnclave::Now() const {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);  // bpf_ktime_get_ns()'s clock
@@ -204,6 +218,8 @@ void KernelEnclave::YieldAgentCpu(int cpu) { sched_yield(); }
 bool KernelEnclave::MoveGlobal(int from, int to) {
   absl::StatusOr<bool> moved = sched_->MoveGlobal(from, to);
   GH_CHECK_MSG(moved.ok(), std::string(moved.status().message()));
+  // The kernel side's successors follow the role: nearest to its new CPU.
+  if (*moved) sched_->SetGlobalSuccessors(topology().NearestFirst(to, cpus()));
   return *moved;
 }
 

@@ -54,13 +54,20 @@ class KernelEnclave : public Enclave {
   void AgentThreadStarted(int cpu) override;
 
   BpfScheduler* sched() const { return sched_; }
-  // The centralized model: agent threads may run on any enclave CPU (the
-  // kernel side may run a global agent whose CPU was taken elsewhere), and
-  // a commit never parks the committing agent (the global agent parks
-  // after its round, outside the round lock). Otherwise (per-CPU agents)
-  // each stays pinned to its CPU and parks on its local commit. Call
+  // The kernel side's wiring for one agent model; call one of the two
   // before starting agents.
-  void set_centralized(bool centralized) { centralized_ = centralized; }
+  //
+  // The centralized model, its global agent first on @global_cpu: agent
+  // threads may run on any enclave CPU (the kernel side runs a global agent
+  // whose CPU a higher class took on the nearest free CPU, in
+  // Topology::NearestFirst order), and a commit never parks the committing
+  // agent (the global agent parks after its round, outside the round lock).
+  // REQUIRES: @global_cpu in cpus().
+  void UseCentralizedModel(int global_cpu);
+  // The per-CPU model: each CPU's messages go to its own channel (CPU c's
+  // is channel c + 1; REQUIRES: the scheduler has them), and each agent
+  // stays pinned to its CPU and parks on its local commit.
+  void UsePerCpuModel();
 
  protected:
   gh_txn* TxnSlot(int cpu) override;

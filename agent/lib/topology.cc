@@ -222,4 +222,18 @@ CpuList Topology::numa_cpus(int c) const {
   return r;
 }
 
+std::vector<int> Topology::NearestFirst(int c, const CpuList& among) const {
+  std::vector<int> order;
+  CpuList placed;
+  placed.Set(c);
+  for (const CpuList& level : {siblings(c), l3_siblings(c), numa_cpus(c), all_cpus()}) {
+    for (int o : level.Intersect(among)) {
+      if (placed.IsSet(o)) continue;
+      placed.Set(o);
+      order.push_back(o);
+    }
+  }
+  return order;
+}
+
 }  // namespace gh

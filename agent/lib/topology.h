@@ -4,10 +4,11 @@
 //
 // The centralized scheduler moves the global agent to the nearest CPU that a
 // higher class does not hold: SMT sibling, then L3 sibling, then same NUMA
-// node, then anywhere; Topology answers those questions. On the real backend
-// it is read from sysfs (FromSysfs); the simulator builds a synthetic one
-// (Synthetic). CpuList's words have the layout of the ABI's cpumask arrays
-// (bit c of word c / 64), so a list can be handed to the kernel side as is.
+// node, then anywhere; Topology answers those questions (NearestFirst), for
+// the agent and for the kernel side alike. On the real backend it is read
+// from sysfs (FromSysfs); the simulator builds a synthetic one (Synthetic).
+// CpuList's words have the layout of the ABI's cpumask arrays (bit c of
+// word c / 64), so a list can be handed to the kernel side as is.
 //
 // Thread safety: both types are values; const methods may be called
 // concurrently.
@@ -121,6 +122,13 @@ class Topology {
   CpuList siblings(int cpu) const;
   CpuList l3_siblings(int cpu) const;
   CpuList numa_cpus(int cpu) const;
+
+  // The CPUs of `among` other than `cpu`, nearest first: its SMT siblings,
+  // then its L3 siblings, then its NUMA node, then the rest, each group in
+  // ascending order. The one order for "the nearest CPU that is free": the
+  // centralized scheduler's next global CPU and the kernel side's
+  // successors of the global agent's CPU. REQUIRES: all_cpus().IsSet(cpu).
+  std::vector<int> NearestFirst(int cpu, const CpuList& among) const;
 
  private:
   std::vector<CpuInfo> by_id_;  // indexed by CPU id; id -1: no such CPU

@@ -374,18 +374,12 @@ CentralizedFifoScheduler::Round CentralizedFifoScheduler::GlobalSchedule(
 bool CentralizedFifoScheduler::PickNextGlobalCPU(BarrierToken agent_barrier,
                                                  int this_cpu) {
   const int global_cpu = GetGlobalCPUId();
-  const Topology& topo = topology();
-  const CpuList levels[] = {topo.siblings(global_cpu), topo.l3_siblings(global_cpu),
-                            topo.numa_cpus(global_cpu), cpus()};
   int target = -1;
-  for (const CpuList& level : levels) {
-    for (int cpu : level.Intersect(cpus())) {
-      if (cpu != global_cpu && Available(cpu)) {
-        target = cpu;
-        break;
-      }
+  for (int cpu : topology().NearestFirst(global_cpu, cpus())) {
+    if (Available(cpu)) {
+      target = cpu;
+      break;
     }
-    if (target >= 0) break;
   }
   if (target < 0) return false;
   GH_CHECK_NE(target, this_cpu);

@@ -24,7 +24,8 @@
 // yields its CPU to that task for the task's slice.
 // When a higher class takes the global CPU (GH_SW_BOOST_PRIO in the agent's
 // status word) the agent hands the global role to the nearest available CPU
-// (PickNextGlobalCPU: SMT sibling, L3 sibling, NUMA node, any), pings that
+// (PickNextGlobalCPU, in Topology::NearestFirst order: SMT sibling, L3
+// sibling, NUMA node, any; the kernel side uses the same order), pings that
 // agent and parks itself on its next iteration.
 //
 // With the kernel's fast path (bpf_pick) the fast path owns new, woken and

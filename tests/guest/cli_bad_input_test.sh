@@ -28,6 +28,21 @@ expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --attach
 expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --detach
 expect 3 "no persistent ghost_hybrid scheduler is loaded" $GH --stop
 expect 2 "--attach takes the settings of the scheduler" $GH --attach --cpus=0
+# --global-cpu outside the enclave of the persistent scheduler an agent
+# attaches to: refused before any agent starts, the scheduler untouched.
+$GH --persist --cpus=1-3 --stats-interval=0 -- true 2>/dev/null
+$GH --attach --global-cpu=0 > "$out/o" 2> "$out/e"
+check "$?" 2 "exit status of --attach --global-cpu=0 (enclave 1-3)"
+check_true "its message names the cause (was: $(cat "$out/e"))" \
+  grep -q "global-cpu=0 is not in the persistent scheduler's enclave (CPUs 1-3)" "$out/e"
+check "$(wc -l < "$out/e")" 1 "one-line message for --attach --global-cpu=0"
+check "$(sched_state)" enabled "the persistent scheduler after the refused --attach"
+$GH --attach --stats-interval=0 -- true 2>"$out/e"
+check "$?" 0 "an agent attaches after the refused one ($(cat "$out/e"))"
+$GH --stop 2>"$out/e"
+check "$?" 0 "--stop ($(cat "$out/e"))"
+check "$(sched_state)" disabled "state after --stop"
+check_true "nothing pinned after --stop" [ ! -e /sys/fs/bpf/ghost_hybrid ]
 # Not root: a user without CAP_SYS_ADMIN.
 expect 3 "needs root: run it with sudo" setpriv --reuid=65534 --regid=65534 --clear-groups $GH -- true
 

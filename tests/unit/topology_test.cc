@@ -55,6 +55,17 @@ TEST(Topology, SyntheticSiblingsL3AndNuma) {
   EXPECT_EQ(t.all_cpus().Size(), 16);
 }
 
+// Tests that NearestFirst orders the other CPUs of a set by distance (SMT
+// sibling, L3, NUMA node, any), skips those outside the set, and leaves the
+// CPU itself out.
+TEST(Topology, NearestFirstOrdersByCoreL3NodeThenAny) {
+  Topology t = Topology::Synthetic(16, 2, 4, 2);
+  EXPECT_EQ(t.NearestFirst(5, t.all_cpus()),
+            (std::vector<int>{4, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(t.NearestFirst(9, CpuList{1, 3, 8, 9, 13}), (std::vector<int>{8, 13, 1, 3}));
+  EXPECT_EQ(t.NearestFirst(9, CpuList{9}), std::vector<int>{});
+}
+
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
