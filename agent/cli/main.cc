@@ -64,6 +64,13 @@ int ExitForLoadError(const absl::Status& s) {
   }
 }
 
+// --global-cpu (if given) names a CPU of @enclave; @what says which one.
+absl::Status CheckGlobalCpu(int global_cpu, const CpuList& enclave, const std::string& what) {
+  if (global_cpu < 0 || enclave.IsSet(global_cpu)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--global-cpu=%d is not in %s: pick one of its CPUs.", global_cpu, what));
+}
+
 // The enclave: the --cpus list, every CPU of it online, or else every
 // online CPU. Ids may be sparse (SMT off, CPUs offline): they are used as
 // they are.
@@ -80,10 +87,10 @@ absl::StatusOr<std::vector<int>> EnclaveCpus(const Config& cfg, const Topology& 
           online.ToString()));
     }
   }
-  if (cfg.global_cpu >= 0 && std::find(cpus.begin(), cpus.end(), cfg.global_cpu) == cpus.end()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "--global-cpu=%d is not in the enclave (--cpus): pick one of its CPUs.", cfg.global_cpu));
-  }
+  CpuList listed;
+  for (int c : cpus) listed.Set(c);
+  if (absl::Status s = CheckGlobalCpu(cfg.global_cpu, listed, "the enclave (--cpus)"); !s.ok())
+    return s;
   return cpus;
 }
 
@@ -112,15 +119,15 @@ absl::StatusOr<AgentSide> StartAgents(const Config& cfg, const Topology* topo,
     side.enclave->UsePerCpuModel();
     side.agents = std::make_unique<FullPerCpuFifoAgent>(side.enclave.get(), PerCpuFifoConfig{});
   } else {
-    int global = cfg.global_cpu >= 0 ? cfg.global_cpu : cpus.Front();
-    // Checked against --cpus already, unless the enclave is an attached
-    // scheduler's.
-    if (!cpus.IsSet(global)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "--global-cpu=%d is not in the persistent scheduler's enclave (CPUs %s): pick one "
-          "of its CPUs.",
-          global, cpus.ToString()));
+    // Checked against --cpus already; again here for an attached
+    // scheduler's enclave, which only now is known.
+    if (absl::Status s = CheckGlobalCpu(
+            cfg.global_cpu, cpus,
+            absl::StrCat("the persistent scheduler's enclave (CPUs ", cpus.ToString(), ")"));
+        !s.ok()) {
+      return s;
     }
+    const int global = cfg.global_cpu >= 0 ? cfg.global_cpu : cpus.Front();
     side.enclave->UseCentralizedModel(global);
     side.agents = std::make_unique<FullCentralizedFifoAgent>(
         side.enclave.get(),
