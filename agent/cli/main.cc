@@ -16,6 +16,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "agent/cli/dump.h"
 #include "agent/cli/flags.h"
@@ -407,6 +408,12 @@ int Run(const Config& cfg) {
 }  // namespace gh
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built with Mutex deadlock detection on, a debugging
+  // aid that tracks every lock in a graph: about 190 instructions per lock,
+  // two thirds of what the agent spends on a message (TaskAllocator locks
+  // once per message; bench/latency/FINDINGS.md, eighth run). The unit
+  // tests keep it on, where it finds lock-order bugs.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<gh::Config> cfg = gh::ParseCommandLine(argc, argv);
   if (!cfg.ok()) return gh::Fail(gh::kExitUsage, cfg.status());
   // The environment variables of earlier versions stay as aliases.
