@@ -30,9 +30,9 @@ ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
           "kernel, in both models, e.g. 5ms; 'inf' for none (pure FIFO: a task runs until it "
           "blocks or yields, and a CPU-bound one starves the tasks queued behind it until "
           "the watchdog ejects the scheduler).");
-ABSL_FLAG(absl::Duration, agent_spin, absl::Microseconds(100),
+ABSL_FLAG(absl::Duration, agent_spin, absl::ZeroDuration(),
           "How long the global agent keeps polling after its last decision before it parks "
-          "and lets its CPU run workload, e.g. 50us; 0 parks at once.");
+          "and lets its CPU run workload, e.g. 50us; 0 (the default) parks at once.");
 ABSL_FLAG(absl::Duration, global_cpu_after, absl::Milliseconds(2),
           "How long a task waits for one of the other CPUs before the centralized model may "
           "run it on the global agent's own CPU, e.g. 1ms; 0: at once. Work there is "

@@ -43,7 +43,7 @@ struct Config {
   std::vector<int> cpus;          // the enclave; empty = all
   int global_cpu = -1;            // -1: first enclave CPU
   absl::Duration slice = absl::Milliseconds(20);
-  absl::Duration agent_spin = absl::Microseconds(100);
+  absl::Duration agent_spin = absl::ZeroDuration();
   absl::Duration global_cpu_after = absl::Milliseconds(2);
   absl::Duration watchdog = absl::Seconds(5);
   uint32_t channel_bytes = GH_CHANNEL_RING_BYTES;

@@ -88,8 +88,11 @@ struct CentralizedFifoConfig {
   int global_cpu = -1;  // -1 or not in the enclave: its first CPU
   // The slice of each commit, enforced by the kernel.
   absl::Duration preemption_time_slice = absl::InfiniteDuration();
-  // How long the global agent spins without progress before it parks.
-  absl::Duration spin = absl::Microseconds(100);
+  // How long the global agent spins without progress before it parks. A
+  // spinning agent keeps its CPU from running workload and, in an emulated
+  // guest, delays the other vCPUs' interrupts (bench/latency/FINDINGS.md,
+  // eighth run): none by default.
+  absl::Duration spin = absl::ZeroDuration();
   // How long a task waits for another CPU before it may take the global
   // agent's own CPU. Work there is preempted whenever the agent wakes, and
   // an agent CPU that never idles delays every wakeup IPI the other CPUs
