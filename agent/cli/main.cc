@@ -81,15 +81,15 @@ absl::StatusOr<std::vector<int>> EnclaveCpus(const Config& cfg, const Topology& 
   if (cpus.empty()) {
     for (int c : online) cpus.push_back(c);
   }
+  CpuList listed;
   for (int c : cpus) {
     if (!online.IsSet(c)) {
       return absl::InvalidArgumentError(absl::StrFormat(
           "--cpus names CPU %d, which is not online here (online CPUs: %s).", c,
           online.ToString()));
     }
+    listed.Set(c);
   }
-  CpuList listed;
-  for (int c : cpus) listed.Set(c);
   if (absl::Status s = CheckGlobalCpu(cfg.global_cpu, listed, "the enclave (--cpus)"); !s.ok())
     return s;
   return cpus;
