@@ -4,7 +4,9 @@
 # the time of one wakebench run (--pairs=4 --work-us=50, 4 s) goes, under
 # scx_simple as the bench runs it (weighted vtime), scx_simple -f (a global
 # FIFO, like our fast path) and ghost_hybrid --bpf-pick. Per run:
-# - wakebench's summary and its threads' migrations (sched_migrate_task);
+# - wakebench's summary, its threads' migrations (sched_migrate_task), and
+#   the IPIs sent meanwhile (ipi_send_cpu, ipi_send_cpumask), with the
+#   four most frequent call sites;
 # - for ghost_hybrid, the agent's CPU time split into user and system
 #   time (clock ticks of its threads, /proc/PID/task/*/stat);
 # - with "stats" (the default), each struct_ops callback's mean run time
@@ -28,7 +30,8 @@ nostats) sysctl -q -w kernel.bpf_stats_enabled=0 ;;
 *) echo "op_costs.sh: the second argument is 'stats' or 'nostats', not '$stats'." >&2; exit 2 ;;
 esac
 mount -t tracefs nodev $T 2>/dev/null
-echo 16384 > $T/buffer_size_kb && echo 1 > $T/events/sched/sched_migrate_task/enable ||
+echo 65536 > $T/buffer_size_kb && echo 1 > $T/events/sched/sched_migrate_task/enable &&
+  echo 1 > $T/events/ipi/ipi_send_cpu/enable && echo 1 > $T/events/ipi/ipi_send_cpumask/enable ||
   { echo "op_costs.sh: no tracefs at $T (run it as root in the guest)." >&2; exit 2; }
 tmp=$(mktemp -d)
 # Mean run time of every struct_ops callback run more than 1000 times.
@@ -41,11 +44,11 @@ EOF
 cat > "$tmp/ticks.sh" <<'EOF'
 cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ u += $14; s += $15 } END { print u + 0, s + 0 }'
 EOF
-RUN=": > $T/trace; $WB --pairs=4 --duration=4 --work-us=50 > $tmp/wb; grep sched_migrate_task $T/trace | grep -c comm=wakebench > $tmp/mig"
+RUN=": > $T/trace; $WB --pairs=4 --duration=4 --work-us=50 > $tmp/wb; cp $T/trace $tmp/trace"
 enabled() { [ "$(cat /sys/kernel/sched_ext/state)" = enabled ]; }
 for r in $(seq "$rounds"); do
   for cfg in scx_simple scx_simple_fifo bpf_pick; do
-    : > "$tmp/wb"; : > "$tmp/mig"; : > "$tmp/ops"; : > "$tmp/o"; extra=
+    : > "$tmp/wb"; : > "$tmp/trace"; : > "$tmp/ops"; : > "$tmp/o"; extra=
     case $cfg in
     scx_simple*)
       [ $cfg = scx_simple ] && flag= || flag=-f
@@ -60,7 +63,11 @@ for r in $(seq "$rounds"); do
       extra=$(paste "$tmp/t0" "$tmp/t1" | awk -v hz="$hz" '{ printf "agent_user=%.2fs agent_sys=%.2fs", ($3 - $1) / hz, ($4 - $2) / hz }')
       extra="$(grep -o 'agent_cpu=[0-9.]*s' "$tmp/o") $extra" ;;
     esac
-    echo "round $r $cfg: $(cat "$tmp/wb") migrations=$(cat "$tmp/mig") $extra"
+    echo "round $r $cfg: $(cat "$tmp/wb")" \
+      "migrations=$(grep sched_migrate_task "$tmp/trace" | grep -c comm=wakebench)" \
+      "ipis=$(grep -c ' ipi_send_cpu' "$tmp/trace") $extra"
+    grep -o ' ipi_send_cpu[a-z]*:.*callsite=[^ ]*' "$tmp/trace" | sed 's/.*callsite=//; s/+.*//' |
+      sort | uniq -c | sort -rn | head -4 | awk '{ printf "  %s %s", $2, $1 } END { print "" }'
     [ -s "$tmp/ops" ] && echo "  callbacks:$(cat "$tmp/ops")"
   done
 done
