@@ -249,6 +249,22 @@ uint32_t Harness::CommitOneWhenCpuFree(int cpu, absl::Duration timeout) {
   }
 }
 
+bool Harness::KeepCommittedUntil(pid_t pid, int cpu, absl::Duration timeout,
+                                 const std::function<bool(absl::Duration)>& done) {
+  const gh_status_word* sw = StatusWordOf(pid);
+  const absl::Time end = absl::Now() + timeout;
+  while (absl::Now() < end) {
+    if (done(absl::Milliseconds(500))) return true;
+    const uint32_t flags = sw ? __atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE) : 0;
+    if (!(flags & GH_SW_TASK_ONCPU) && (flags & GH_SW_TASK_RUNNABLE)) {
+      Drain();
+      Open(cpu, GtidOf(pid), LastSeqnum(pid));
+      (void)CommitOneWhenCpuFree(cpu, absl::Seconds(1));
+    }
+  }
+  return false;
+}
+
 std::string MsgTypeName(int type) { return Message::TypeName(type); }
 
 std::string TxnStateName(uint32_t state) { return RunRequest::StateName(state); }

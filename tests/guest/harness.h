@@ -85,6 +85,14 @@ class Harness {
   // every millisecond until another outcome or @timeout. Returns the last
   // outcome.
   uint32_t CommitOneWhenCpuFree(int cpu, absl::Duration timeout);
+  // Waits up to @timeout for @done (called with how long it may wait)
+  // while keeping @pid committed to @cpu as an agent would: a higher
+  // class's blip may take the task off the CPU, back to the agent's queue
+  // (its status word: runnable, not on a CPU), and nobody but the test
+  // decides for it, so it is committed there again. Returns whether @done
+  // held.
+  bool KeepCommittedUntil(pid_t pid, int cpu, absl::Duration timeout,
+                          const std::function<bool(absl::Duration)>& done);
   // Commits the open slots of @cpus as one group with gh_commit @flags
   // (enum gh_commit_args_flags) and returns their states read straight
   // after the call, in @cpus' order: the commit is latched.

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -34,26 +33,6 @@ BpfSchedulerOptions Opts(bool bpf_pick) {
   o.bpf_pick = bpf_pick;
   o.watchdog = absl::Seconds(20);
   return o;
-}
-
-// Waits up to `timeout` for `done` as an agent would: should a higher
-// class preempt `pid` on `cpu` meanwhile (a kworker, say), the task is back
-// in the agent's queue (TASK_PREEMPT is its newest message) and nobody but
-// this test decides for it, so it is committed to `cpu` again.
-bool AwaitRecommitting(Harness& H, pid_t pid, int cpu, absl::Duration timeout,
-                       const std::function<bool(absl::Duration)>& done) {
-  const absl::Time end = absl::Now() + timeout;
-  while (absl::Now() < end) {
-    if (done(absl::Milliseconds(20))) return true;
-    H.Drain();
-    const std::vector<gh_msg> msgs = H.MessagesOf(pid);
-    if (msgs.empty() || msgs.back().hdr.type != GH_MSG_TASK_PREEMPT) continue;
-    const size_t mark = H.log().size();
-    H.Open(cpu, H.GtidOf(pid), H.LastSeqnum(pid));
-    if (H.CommitOneWhenCpuFree(cpu, end - absl::Now()) == GH_TXN_COMPLETE)
-      (void)H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, end - absl::Now(), mark);
-  }
-  return false;
 }
 
 std::vector<std::string> TypeNames(const std::vector<gh_msg>& msgs) {
@@ -174,9 +153,9 @@ TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
   EXPECT_EQ(on->hdr.cpu, 0u);
   EXPECT_EQ(on->hdr.seqnum, tseq + 1);
   EXPECT_FALSE(on->hdr.flags & GH_MSG_F_BPF_PICKED);
-  ASSERT_TRUE(AwaitRecommitting(H, pid, 0, kWait,
-                                [&](absl::Duration t) { return runner->WaitReply(t); }));
-  // it ran: 'R'
+  // It ran: 'R' (committed again should a higher class preempt it first).
+  ASSERT_TRUE(H.KeepCommittedUntil(pid, 0, kWait,
+                                   [&](absl::Duration t) { return runner->WaitReply(t); }));
 
   // Now it sleeps in read(): committing it is TARGET_NOT_RUNNABLE.
   ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_BLOCKED, kWait), nullptr);
@@ -191,7 +170,7 @@ TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
   H.Open(cpu, gtid, H.LastSeqnum(pid));
   EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(cpu, kWait)), "COMPLETE");
   int status = -1;
-  EXPECT_TRUE(AwaitRecommitting(H, pid, cpu, kWait, [&](absl::Duration t) {
+  EXPECT_TRUE(H.KeepCommittedUntil(pid, cpu, kWait, [&](absl::Duration t) {
     return (status = runner->Wait(t)) != -1;
   }));
   EXPECT_EQ(status, 0);

@@ -57,21 +57,11 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
   ASSERT_NE(on, nullptr);
   EXPECT_EQ(on->hdr.cpu, static_cast<uint32_t>(target));
-  // It runs to its reply. A higher class's blip may take it off the CPU
-  // first, back to the agent's queue, and there is no agent here to run it
-  // again: commit it again, as an agent would, until it replies.
-  const gh_status_word* sw = H.StatusWordOf(pid);
-  ASSERT_NE(sw, nullptr);
-  bool replied = false;
-  for (const absl::Time deadline = absl::Now() + kWait; !replied && absl::Now() < deadline;) {
-    replied = kids[0].WaitReply(absl::Milliseconds(500));
-    const uint32_t flags = __atomic_load_n(&sw->flags, __ATOMIC_ACQUIRE);
-    if (!replied && !(flags & GH_SW_TASK_ONCPU) && (flags & GH_SW_TASK_RUNNABLE)) {
-      H.Drain();
-      H.Open(target, gtid, H.LastSeqnum(pid));
-      (void)H.CommitOneWhenCpuFree(target, absl::Seconds(1));
-    }
-  }
+  // It runs to its reply (committed again should a higher class's blip
+  // take it off the CPU first).
+  ASSERT_NE(H.StatusWordOf(pid), nullptr);
+  const bool replied = H.KeepCommittedUntil(
+      pid, target, kWait, [&](absl::Duration t) { return kids[0].WaitReply(t); });
   EXPECT_TRUE(replied) << "the committed task never ran to its reply";
   EXPECT_EQ(ReadFile("/sys/kernel/sched_ext/state"), "enabled");
 }
