@@ -118,8 +118,8 @@ static __always_inline void agent_enqueue(struct task_struct *p,
 }
 
 /*
- * Moves the global role (GH_SW_AGENT_GLOBAL, global_cpu, the default
- * channel's wakeups when tied to the role) from @from's agent to @to's,
+ * Moves the global role (GH_SW_AGENT_GLOBAL, global_cpu, and with it the
+ * default channel's news: channel_agent_cpu) from @from's agent to @to's,
  * if @from's agent still holds it; @from < 0: whoever holds it. Returns
  * true if @to's agent holds the role afterwards.
  *
@@ -158,7 +158,6 @@ static bool global_move(s32 from, s32 to)
 	if (from_sw) {
 		__sync_fetch_and_and(&from_sw->flags, ~GH_SW_AGENT_GLOBAL);
 		__sync_fetch_and_add(&from_sw->barrier, 1);
-		__sync_val_compare_and_swap(&chan_agent[GH_DEFAULT_CHANNEL], from, to);
 	}
 	if (READ_ONCE(global_cpu) != to)
 		__sync_fetch_and_and(&to_sw->flags, ~GH_SW_AGENT_GLOBAL);

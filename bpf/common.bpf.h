@@ -74,6 +74,7 @@ const volatile __u32 news_wake_bytes = GH_NEWS_WAKE_BYTES;
 /* ---- run-time state user space reads/writes through skel->bss/data ---- */
 __u64 enclave[GH_CPUMASK_WORDS];		/* CPUs this scheduler may use */
 __s32 agent_pid[GH_MAX_CPUS];		/* agent thread tid per CPU, 0: none */
+/* the agent CPU each channel wakes, -1: none (see channel_agent_cpu) */
 __s32 chan_agent[GH_MAX_CHANNELS] = { [0 ... GH_MAX_CHANNELS - 1] = -1 };
 __u32 cpu_channel[GH_MAX_CPUS];		/* channel for a CPU's CPU messages */
 __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */

@@ -44,6 +44,31 @@ struct {
 };
 
 /*
+ * The CPU of the agent channel @chan is tied to, or -1. In the centralized
+ * model (global_cpu >= 0) the default channel, once tied to an agent, is
+ * tied to the global role: its agent is whoever holds the role, read from
+ * global_cpu, the one word a move of the role changes. (A second word that
+ * each move updated after global_cpu could be left behind by two moves at
+ * once: news then woke and advanced an agent that no longer drained the
+ * channel, which spun at agent priority with its Aseq always moving while
+ * the channel filled, until the watchdog ejected the scheduler.)
+ */
+static __always_inline s32 channel_agent_cpu(u32 chan)
+{
+	s32 cpu, global;
+
+	if (chan >= GH_MAX_CHANNELS)
+		return -1;
+	cpu = chan_agent[chan];
+	if (chan == GH_DEFAULT_CHANNEL && cpu >= 0) {
+		global = READ_ONCE(global_cpu);
+		if (global >= 0)
+			cpu = global;
+	}
+	return cpu;
+}
+
+/*
  * Counts a message for channel @chan's agent (Aseq) and returns that Aseq;
  * with @wake, also wakes the agent if it is parked. TASK_ON_CPU and
  * CPU_TICK do not wake: a per-CPU agent woken by the ON_CPU of the task it
@@ -55,9 +80,7 @@ static __always_inline u32 agent_note_message(u32 chan, bool wake)
 	s32 cpu;
 	u32 seq = 0;
 
-	if (chan >= GH_MAX_CHANNELS)
-		return 0;
-	cpu = chan_agent[chan];
+	cpu = channel_agent_cpu(chan);
 	asw = agent_sw_of(cpu);
 	if (!asw)
 		return 0;
@@ -238,7 +261,7 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 	chan = cpu_channel[cpu & (GH_MAX_CPUS - 1)];
 	msg = msg_reserve(channel_ring(&chan));
 	if (msg) {
-		asw = chan < GH_MAX_CHANNELS ? agent_sw_of(chan_agent[chan]) : NULL;
+		asw = agent_sw_of(channel_agent_cpu(chan));
 		msg->hdr.type = type;
 		msg->hdr.length = sizeof(*msg);
 		msg->hdr.seqnum = asw ? READ_ONCE(asw->barrier) + 1 : 0;

@@ -63,6 +63,9 @@ void KernelEnclave::UseCentralizedModel(int global_cpu) {
 
 void KernelEnclave::UsePerCpuModel() {
   centralized_ = false;
+  // No global role (a persistent scheduler may have had one): the default
+  // channel wakes the agent it is tied to, not a former global agent.
+  sched_->SetGlobalCpu(-1, {});
   for (int c : cpus()) {
     GH_CHECK_LT(c + 1, sched_->nr_channels());
     sched_->SetCpuChannel(c, static_cast<uint32_t>(c + 1));

@@ -228,8 +228,8 @@ bool SimKernel::MoveGlobal(int from, int to) {
   if (from >= 0 && from != to) {
     StoreRelease(&agent_sw_[from].flags, agent_sw_[from].flags & ~GH_SW_AGENT_GLOBAL);
     BumpAseq(from);
-    // The default channel's wakeups follow the role (as chan_agent[0] does
-    // in the kernel side's global_move).
+    // The default channel's wakeups follow the role (as they do on the
+    // kernel side: channel_agent_cpu in bpf/messages.bpf.h).
     if (channels_[GH_DEFAULT_CHANNEL]->agent_ == from) (void)SetChannelAgent(GH_DEFAULT_CHANNEL, to);
   }
   ++kstats_[GH_STAT_AGENT_PINGS];

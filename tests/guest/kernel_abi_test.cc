@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -360,6 +361,60 @@ TEST(FastPath, EveryPickAdvancesTseqSoACommitOnTheOldViewFails) {
   ASSERT_TRUE(child->Send('x'));
   EXPECT_EQ(child->Wait(kWait), 0);
   EXPECT_EQ(H.sched().stat(GH_STAT_TXN_COMPLETE), 0u);
+}
+
+// Tests that the news of the default channel, tied to the global role,
+// reach the agent that holds the role after moves made at once from two
+// threads (as an agent's hand-off and the kernel side's hand-off timer can
+// race): the holder's Aseq advances with each message, no other agent's
+// does. When a second word followed the role, two moves at once could
+// leave it on a former holder, which then spun with its Aseq moving while
+// nobody drained the channel, until the watchdog ejected the scheduler.
+TEST(GlobalRole, NewsReachTheHolderAfterConcurrentMoves) {
+  auto h = Harness::Start(Opts(true));
+  ASSERT_TRUE(h.ok()) << h.status();
+  Harness& H = **h;
+  BpfScheduler& s = H.sched();
+  std::vector<int> cpus;
+  for (int c = 0; c < s.nr_cpus(); c++) {
+    if (s.in_enclave(c)) cpus.push_back(c);
+  }
+  ASSERT_GE(cpus.size(), 2u);
+  s.SetGlobalCpu(cpus[0], cpus);
+  s.SetChannelAgent(GH_DEFAULT_CHANNEL, cpus[0]);
+  constexpr int kRounds = 6, kMoves = 1500;
+  for (int round = 0; round < kRounds; round++) {
+    auto mover = [&](int offset) {
+      for (int i = 0; i < kMoves; i++) {
+        const int to = cpus[(offset + i) % cpus.size()];
+        ASSERT_TRUE(s.MoveGlobal(/*from=*/-1, to).ok());
+      }
+    };
+    std::thread a(mover, 0), b(mover, 1);
+    a.join();
+    b.join();
+    const int holder = s.global_cpu();
+    ASSERT_TRUE(std::count(cpus.begin(), cpus.end(), holder)) << holder;
+    std::vector<uint32_t> before;
+    for (int c : cpus) before.push_back(s.agent_sw(c)->barrier);
+    // A new task's messages (NEW, ON_CPU, ...) all go to the default channel.
+    auto child = ScriptedChild::Spawn();
+    ASSERT_TRUE(child.ok());
+    ASSERT_TRUE(child->WaitReply(kWait)) << "the fast path never ran the new task";
+    ASSERT_TRUE(H.WaitForMessage(child->pid(), GH_MSG_TASK_ON_CPU, kWait));
+    for (size_t i = 0; i < cpus.size(); i++) {
+      const uint32_t now = s.agent_sw(cpus[i])->barrier;
+      if (cpus[i] == holder) {
+        EXPECT_GT(now - before[i], 0u) << "round " << round << ": the holder, CPU " << holder
+                                       << ", was not told of the news";
+      } else {
+        EXPECT_EQ(now, before[i]) << "round " << round << ": CPU " << cpus[i]
+                                  << " was told the news, the role is on CPU " << holder;
+      }
+    }
+    child->Send('x');
+    EXPECT_EQ(child->Wait(kWait), 0);
+  }
 }
 
 }  // namespace
