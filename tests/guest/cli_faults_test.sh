@@ -42,6 +42,26 @@ run_fault() {
 run_fault sigkill
 run_fault sigstop
 
+# After an ejection the agents stop at once, not when the command ends: with
+# no scheduler left their parks return at once, and they would spin beside
+# the command in the fair class until it ended.
+$GH --stats-interval=0 -- sh -c "$SPINNER 20000 > /dev/null" 2>"$out/err.after" &
+gh=$!
+for _ in $(seq 100); do [ "$(sched_state)" = enabled ] && break; sleep 0.1; done
+sleep 1
+kill -STOP $gh; sleep 8; kill -CONT $gh  # > the 5s watchdog
+for _ in $(seq 100); do grep -q "stopped the scheduler" "$out/err.after" && break; sleep 0.1; done
+sleep 0.5
+ticks() { awk '{ print $14 + $15 }' /proc/$gh/stat 2>/dev/null || echo 0; }
+t0=$(ticks); sleep 3; t1=$(ticks)
+alive=$(kill -0 $gh 2>/dev/null && echo yes || echo no)
+wait $gh
+check "$?" 70 "after-ejection: ghost_hybrid's exit status"
+echo "ghost_hybrid's CPU in the 3 s after the ejection: $((t1 - t0)) ticks (command running: $alive)"
+check "$alive" yes "after-ejection: the command still ran during the measurement"
+check_true "after-ejection: ghost_hybrid used under 0.3 s of CPU in 3 s" \
+  [ $((t1 - t0)) -lt $(($(getconf CLK_TCK) * 3 / 10)) ]
+
 # Fast path, agent stopped for less than the watchdog: spinners still run.
 $GH --bpf-pick --watchdog=5s --stats-interval=0 -- \
   sh -c "for i in \$(seq 40); do $SPINNER 50 >> $out/progress; done" 2>/dev/null &
