@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -318,7 +317,6 @@ int Run(const Config& cfg) {
   Snapshot first = Snapshot::Take(stats, **sched), prev = first;
   absl::Time next_stats = first.when + cfg.stats_interval;
   bool child_done = false, ejected = false, pid_gone = false;
-  std::optional<AgentCost> cost_at_ejection;
   while (started.ok() && !g_stop_signal.load()) {
     if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
       child_done = true;
@@ -340,7 +338,6 @@ int Run(const Config& cfg) {
         // Stop the agents now, not when the command ends: with no scheduler
         // left they never sleep (a park returns at once) and would spin on
         // the CPUs the command now shares with them in the fair class.
-        cost_at_ejection = AgentCost{side->agents->ThreadCpuTime(), side->agents->ThreadSteps()};
         side->agents->TerminateAgents(/*force=*/true);
         if (child <= 0) break;
       }
@@ -359,8 +356,7 @@ int Run(const Config& cfg) {
     ejected = true;
   }
   Snapshot last = Snapshot::Take(stats, **sched);
-  const AgentCost cost = cost_at_ejection.value_or(
-      AgentCost{side->agents->ThreadCpuTime(), side->agents->ThreadSteps()});
+  const AgentCost cost{side->agents->ThreadCpuTime(), side->agents->ThreadSteps()};
   if (started.ok()) {
     fprintf(stderr, "%s agent_cpu=%.2fs (summary)\n", StatsLine(first, first, last, stats).c_str(),
             absl::ToDoubleSeconds(cost.cpu));

@@ -63,6 +63,7 @@ void Agent::JoinThread() {
 }
 
 absl::Duration Agent::thread_cpu_time() const {
+  if (exited()) return absl::Nanoseconds(final_cpu_ns_.load(std::memory_order_relaxed));
   clockid_t clock;
   timespec ts;
   if (!thread_started_ || pthread_getcpuclockid(thread_, &clock) != 0 ||
@@ -89,6 +90,11 @@ void Agent::ThreadBody() {
     enclave_->FlushStatusWordFrees();
     steps_.fetch_add(1, std::memory_order_relaxed);
   }
+  // Its total, readable once the thread is gone (exited_ publishes it).
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    final_cpu_ns_.store(absl::ToInt64Nanoseconds(absl::DurationFromTimespec(ts)),
+                        std::memory_order_relaxed);
   exited_.store(true, std::memory_order_release);
 }
 

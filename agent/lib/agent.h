@@ -66,7 +66,8 @@ class Agent {
   // Returns the number of completed Step() calls on the thread.
   uint64_t thread_steps() const { return steps_.load(std::memory_order_relaxed); }
   // Returns the CPU time the thread has used so far (zero if it never
-  // started or has been joined): what the agent costs the machine.
+  // started; its total once it left its loop): what the agent costs the
+  // machine.
   absl::Duration thread_cpu_time() const;
   // Returns true iff the thread was pinned to cpu() successfully.
   bool pinned() const { return pinned_.load(std::memory_order_acquire); }
@@ -90,6 +91,7 @@ class Agent {
   std::atomic<bool> pinned_{false};
   std::atomic<bool> exited_{false};
   std::atomic<uint64_t> steps_{0};
+  std::atomic<int64_t> final_cpu_ns_{0};  // set before exited_
 };
 
 // All agents of an enclave. A policy derives from it, creates its scheduler

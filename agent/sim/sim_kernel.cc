@@ -228,9 +228,6 @@ bool SimKernel::MoveGlobal(int from, int to) {
   if (from >= 0 && from != to) {
     StoreRelease(&agent_sw_[from].flags, agent_sw_[from].flags & ~GH_SW_AGENT_GLOBAL);
     BumpAseq(from);
-    // The default channel's wakeups follow the role (as they do on the
-    // kernel side: channel_agent_cpu in bpf/messages.bpf.h).
-    if (channels_[GH_DEFAULT_CHANNEL]->agent_ == from) (void)SetChannelAgent(GH_DEFAULT_CHANNEL, to);
   }
   ++kstats_[GH_STAT_AGENT_PINGS];
   Trace(to, TraceKind::kPing, 0, 1);
@@ -325,7 +322,7 @@ void SimKernel::Publish(int channel, const gh_msg& msg, int aseq_done_cpu) {
     ++ch.published_;
     ++kstats_[GH_STAT_MSGS];
   }
-  const int agent = ch.agent_;
+  const int agent = ChannelAgent(channel);
   if (agent < 0) return;
   if (agent != aseq_done_cpu) BumpAseq(agent);
   if ((dropped || Wakes(msg.hdr.type)) && agent != suppress_wake_cpu_) ActivateAgent(agent);
@@ -344,6 +341,15 @@ absl::Status SimKernel::AssociateTask(int channel, uint64_t gtid, uint32_t sw_in
   tasks_[ti].channel = channel;
   Sw(ti).channel = static_cast<uint32_t>(channel);
   return absl::OkStatus();
+}
+
+int SimKernel::ChannelAgent(int channel) const {
+  // As the kernel side's channel_agent_cpu (bpf/messages.bpf.h): a default
+  // channel tied to an agent follows the global role, read from the one
+  // value a move changes.
+  const int agent = channels_[channel]->agent_;
+  if (channel == GH_DEFAULT_CHANNEL && agent >= 0 && global_cpu_ >= 0) return global_cpu_;
+  return agent;
 }
 
 absl::Status SimKernel::SetChannelAgent(int channel, int cpu) {

@@ -208,6 +208,8 @@ class SimKernel : public Enclave {
   void Tick();
   absl::Status AssociateTask(int channel, uint64_t gtid, uint32_t sw_index, uint32_t barrier);
   absl::Status SetChannelAgent(int channel, int cpu);
+  // The agent @channel wakes and advances, or -1.
+  int ChannelAgent(int channel) const;
 
   // sim_tasks.cc: task life cycle.
   int Find(uint64_t gtid) const;

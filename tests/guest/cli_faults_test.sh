@@ -52,7 +52,7 @@ sleep 1
 kill -STOP $gh; sleep 8; kill -CONT $gh  # > the 5s watchdog
 for _ in $(seq 100); do grep -q "stopped the scheduler" "$out/err.after" && break; sleep 0.1; done
 sleep 0.5
-ticks() { awk '{ print $14 + $15 }' /proc/$gh/stat 2>/dev/null || echo 0; }
+ticks() { cpu_ticks /proc/$gh/stat 2>/dev/null || echo 0; }
 t0=$(ticks); sleep 3; t1=$(ticks)
 alive=$(kill -0 $gh 2>/dev/null && echo yes || echo no)
 wait $gh

@@ -28,7 +28,7 @@ for _ in $(seq 600); do [ -e "$out/started" ] && break; sleep 0.1; done
 # The global agent's thread id, from --dump's CPU section.
 agent_tid=$($GH --dump | awk '/GLOBAL/ {for (i = 1; i <= NF; i++) if (sub(/^tid=/, "", $i)) print $i}')
 # utime + stime of the agent thread (clock ticks), and its voluntary switches.
-agent_ticks() { awk '{print $14 + $15}' "/proc/$gh/task/$agent_tid/stat"; }
+agent_ticks() { cpu_ticks "/proc/$gh/task/$agent_tid/stat"; }
 agent_switches() { awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$gh/task/$agent_tid/status"; }
 if [ -n "$agent_tid" ] && [ -d "/proc/$gh/task/$agent_tid" ]; then
   ticks0=$(agent_ticks); wall0=$(date +%s%N)

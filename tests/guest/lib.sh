@@ -22,6 +22,8 @@ wait_disabled() {
   for _ in $(seq 100); do [ "$(sched_state)" = disabled ] && return 0; sleep 0.1; done
   return 1
 }
+# cpu_ticks STAT: user + system clock ticks from a /proc/.../stat file.
+cpu_ticks() { awk '{ print $14 + $15 }' "$1"; }
 # json_get FILE KEY: a top-level number from a --stats-json file.
 json_get() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
 # Ejections (the kernel stopping the scheduler for any reason but its
