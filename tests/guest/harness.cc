@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -277,6 +278,28 @@ std::vector<uint32_t> Harness::CommitAtOnce(const std::vector<int>& cpus, uint32
   std::vector<uint32_t> out;
   for (int cpu : cpus) out.push_back(__atomic_load_n(&sched_->txn(cpu)->state, __ATOMIC_ACQUIRE));
   return out;
+}
+
+std::vector<uint32_t> Harness::CommitAtOnceWhenCpusFree(const std::vector<int>& cpus,
+                                                        uint32_t flags, absl::Duration timeout,
+                                                        int* busy_retries) {
+  std::vector<gh_txn> opened;
+  for (int cpu : cpus) opened.push_back(*sched_->txn(cpu));
+  const absl::Time end = absl::Now() + timeout;
+  for (int retries = 0;; retries++) {
+    std::vector<uint32_t> got = CommitAtOnce(cpus, flags);
+    const bool busy = std::find(got.begin(), got.end(), GH_TXN_CPU_UNAVAIL) != got.end();
+    if (!busy || absl::Now() >= end) {
+      if (busy_retries) *busy_retries = retries;
+      return got;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+    for (size_t i = 0; i < cpus.size(); i++) {
+      const gh_txn& o = opened[i];
+      Open(cpus[i], o.gtid, o.task_barrier,
+           o.check_agent_barrier ? static_cast<int64_t>(o.agent_barrier) : -1, o.commit_flags);
+    }
+  }
 }
 
 void SetAffinity(pid_t pid, const std::vector<int>& cpus) {

@@ -98,10 +98,14 @@ class Harness {
   // after the call, in @cpus' order: the commit is latched.
   std::vector<uint32_t> CommitAtOnce(const std::vector<int>& cpus, uint32_t flags);
   uint32_t CommitAtOnce(int cpu) { return CommitAtOnce({cpu}, 0)[0]; }
-  // ... as one sync group (all or nothing).
-  std::vector<uint32_t> CommitSyncAtOnce(const std::vector<int>& cpus) {
-    return CommitAtOnce(cpus, GH_COMMIT_ARGS_SYNC_GROUP);
-  }
+  // CommitAtOnce as an agent would: while some slot fails CPU_UNAVAIL (a
+  // higher class holds its CPU for now: a kworker, ksoftirqd) the same
+  // slots are opened again and committed once more every millisecond, up
+  // to @timeout. Such a failure moved nothing (a group is all or nothing).
+  // Returns the last states; *@busy_retries, if given, counts the retries.
+  std::vector<uint32_t> CommitAtOnceWhenCpusFree(const std::vector<int>& cpus, uint32_t flags,
+                                                 absl::Duration timeout,
+                                                 int* busy_retries = nullptr);
 
  private:
   std::unique_ptr<BpfScheduler> sched_;
