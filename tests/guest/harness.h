@@ -106,6 +106,9 @@ class Harness {
   std::vector<uint32_t> CommitAtOnceWhenCpusFree(const std::vector<int>& cpus, uint32_t flags,
                                                  absl::Duration timeout,
                                                  int* busy_retries = nullptr);
+  uint32_t CommitAtOnceWhenCpuFree(int cpu) {
+    return CommitAtOnceWhenCpusFree({cpu}, 0, absl::Seconds(2))[0];
+  }
 
  private:
   std::unique_ptr<BpfScheduler> sched_;

@@ -131,13 +131,13 @@ TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
   uint32_t aseq = __atomic_load_n(&H.sched().agent_sw(0)->barrier, __ATOMIC_ACQUIRE);
 
   H.Open(0, gtid, tseq - 1);
-  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(0, kWait)), "TARGET_STALE");
   H.Open(0, gtid, tseq, aseq + 5);
-  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "AGENT_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(0, kWait)), "AGENT_STALE");
   H.Open(ncpu - 1, gtid, tseq);
   EXPECT_EQ(TxnStateName(H.CommitOne(ncpu - 1, kWait)), "CPU_UNAVAIL");
   H.Open(0, gtid + (1ull << 32), tseq);  // same pid, other generation
-  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_NOT_FOUND");
+  EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(0, kWait)), "TARGET_NOT_FOUND");
 
   // Nothing ran: no new message, Tseq unchanged, the child has not replied.
   H.Drain();
@@ -161,7 +161,7 @@ TEST(Transactions, FailSafelyOnStaleOrImpossibleState) {
   // Now it sleeps in read(): committing it is TARGET_NOT_RUNNABLE.
   ASSERT_NE(H.WaitForMessage(pid, GH_MSG_TASK_BLOCKED, kWait), nullptr);
   H.Open(0, gtid, H.LastSeqnum(pid));
-  EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_NOT_RUNNABLE");
+  EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(0, kWait)), "TARGET_NOT_RUNNABLE");
 
   // Woken, it runs again after a correct commit, and exits normally.
   size_t mark = H.log().size();
@@ -354,7 +354,7 @@ TEST(FastPath, EveryPickAdvancesTseqSoACommitOnTheOldViewFails) {
         << "round " << i << ": the drained view and the status word disagree";
     size_t before = H.MessagesOf(pid).size();
     H.Open(0, gtid, view);
-    EXPECT_EQ(TxnStateName(H.CommitOne(0, kWait)), "TARGET_STALE") << "round " << i;
+    EXPECT_EQ(TxnStateName(H.CommitOneWhenCpuFree(0, kWait)), "TARGET_STALE") << "round " << i;
     H.Drain();
     EXPECT_EQ(H.MessagesOf(pid).size(), before) << "round " << i << ": the stale commit ran it";
   }

@@ -50,10 +50,10 @@ TEST(LatchedCommit, OutcomeIsKnownWhenTheCommitCallReturns) {
   const uint32_t tseq = H.LastSeqnum(pid);
 
   H.Open(target, gtid, tseq - 1);
-  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "TARGET_STALE");
   const size_t mark = H.log().size();
   H.Open(target, gtid, tseq);
-  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "COMPLETE");
   const gh_msg* on = H.WaitForMessage(pid, GH_MSG_TASK_ON_CPU, kWait, mark);
   ASSERT_NE(on, nullptr);
   EXPECT_EQ(on->hdr.cpu, static_cast<uint32_t>(target));
@@ -84,7 +84,7 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   H.Drain();
   size_t mark = H.log().size();
   H.Open(target, H.GtidOf(victim), H.LastSeqnum(victim));
-  ASSERT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
+  ASSERT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "COMPLETE");
   ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
 
   // A runnable task of ours to commit to the target CPU.
@@ -105,9 +105,9 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
   mark = H.log().size();
 
   H.Open(target, other_gtid, H.LastSeqnum(other) - 1);
-  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_STALE");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "TARGET_STALE");
   H.Open(target, other_gtid + (1ull << 32), H.LastSeqnum(other));
-  EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "TARGET_NOT_FOUND");
+  EXPECT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "TARGET_NOT_FOUND");
 
   // Our own preemptions end the victim's slice: their TASK_PREEMPT says
   // so (GH_MSG_F_SLICE_ENDED). A higher class's blip would not.
@@ -140,13 +140,13 @@ TEST(LatchedCommit, FailedRemoteCommitLeavesTheTargetCpusTaskUndisturbed) {
       H.Drain();
       mark = H.log().size();
       H.Open(target, H.GtidOf(victim), H.LastSeqnum(victim));
-      ASSERT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
+      ASSERT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "COMPLETE");
       ASSERT_NE(H.WaitForMessage(victim, GH_MSG_TASK_ON_CPU, kWait, mark), nullptr);
     }
     H.Drain();
     mark = H.log().size();
     H.Open(target, other_gtid, H.LastSeqnum(other));
-    EXPECT_EQ(TxnStateName(H.CommitAtOnce(target)), "COMPLETE");
+    EXPECT_EQ(TxnStateName(H.CommitAtOnceWhenCpuFree(target)), "COMPLETE");
     preempted = H.WaitUntil([&] { return our_preemptions(mark) > 0; }, absl::Seconds(3));
   }
   EXPECT_TRUE(preempted) << "a commit that succeeded never preempted the running task";
