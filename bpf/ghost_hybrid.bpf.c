@@ -18,7 +18,8 @@
  *        the call returns;
  *      - with bpf_pick on, a fast-path pick: a woken task goes straight to
  *        an idle CPU from ops.select_cpu when nothing waits ahead of it,
- *        else a CPU with nothing to run pops the fast path's FIFO.
+ *        else a CPU with nothing to run pops the fast path's FIFO (a task
+ *        that waits for that very CPU near the head first).
  *    Either way ops.running sends TASK_ON_CPU, which advances the task's
  *    Tseq: an agent decision made before a fast-path pick cannot commit.
  *    Slices are the kernel's: a committed or picked task runs for its

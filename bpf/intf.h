@@ -354,6 +354,13 @@ enum gh_rq_flags {
 	GH_RQ_F_YIELD = 1 << 3,		/* queued after a yield */
 };
 
+/*
+ * A CPU that pops the fast path's queue first looks this many tasks deep
+ * for one that last ran there (or was woken for it): see fast_pick_own()
+ * in runqueue.bpf.h; the simulator's TryBpfPick does the same.
+ */
+#define GH_FAST_PICK_OWN_DEPTH 8
+
 /* One queued task, as the `runqueue` map (key: gtid) shows it. */
 struct gh_rq_entry {
 	__u64 gtid;

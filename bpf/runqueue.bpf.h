@@ -28,7 +28,10 @@
  * The fast path: a woken task that finds an idle CPU and an empty fast
  * queue goes straight to that CPU from ops.select_cpu (as scx_simple
  * does); otherwise it joins GH_DSQ_BPF and one idle CPU is kicked: the one
- * select_cpu claimed, else the first idle enclave CPU.
+ * select_cpu claimed, else the first idle enclave CPU. A CPU that pops the
+ * queue takes a task that waits for it near the head before the head
+ * itself (fast_pick_own), so that threads handing work to each other stay
+ * on one CPU.
  */
 #ifndef GHOST_HYBRID_RUNQUEUE_BPF_H
 #define GHOST_HYBRID_RUNQUEUE_BPF_H
@@ -144,18 +147,63 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 }
 
 /*
- * ops.dispatch's fast path: runs the head of the fast queue here. With no
+ * ops.dispatch's fast path: runs a task of the fast queue here, this
+ * CPU's own if one waits near the head (fast_pick_own), else the head. With no
  * agent attached, the tasks the departed agent left in its own queue go
  * first: they have waited longest, and the fast queue, refilled by every
  * slice that ends, may never be empty (ops.running counts them as picks).
  */
+/*
+ * Moves here the first of the fast queue's GH_FAST_PICK_OWN_DEPTH oldest
+ * tasks whose CPU is @cpu: one that last ran here, or that select_cpu
+ * woke for this CPU. Returns false if there is none, or if the head has
+ * waited longer than a pick slice (then the head goes first: no task is
+ * passed over for longer than a running task keeps its CPU).
+ *
+ * Why: a woken task joins the queue while its waker still runs, and the
+ * waker, about to sleep (a request handed over), frees the CPU a moment
+ * later. Popping the head there runs whatever another CPU queued first,
+ * and the woken task on a third CPU: each such pick splits a pair of
+ * threads that hand work back and forth into a pair that does so across
+ * CPUs, with a cold cache and an IPI per hand-over from then on. Under
+ * wakebench this cut our tasks' migrations from about 1,700 to 340 per
+ * run (bench/latency/FINDINGS.md, the eleventh run).
+ */
+static __always_inline bool fast_pick_own(s32 cpu)
+{
+	struct bpf_iter_scx_dsq it;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u64 now = bpf_ktime_get_ns();
+	bool moved = false;
+	u32 depth = 0;
+
+	bpf_rcu_read_lock();
+	if (bpf_iter_scx_dsq_new(&it, GH_DSQ_BPF, 0) == 0) {
+		while ((p = bpf_iter_scx_dsq_next(&it)) && depth < GH_FAST_PICK_OWN_DEPTH) {
+			if (depth++ == 0) {
+				tctx = lookup_task_ctx(p);
+				if (tctx && now - tctx->queued_at > pick_slice_ns)
+					break;
+			}
+			if (scx_bpf_task_cpu(p) == cpu) {
+				moved = scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0);
+				break;
+			}
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
+	return moved;
+}
+
 static __always_inline bool fast_pick(s32 cpu)
 {
 	if (!cpu_in_enclave(cpu))
 		return false;
 	if (agentless() && scx_bpf_dsq_move_to_local(GH_DSQ_AGENT))
 		return true;
-	return scx_bpf_dsq_move_to_local(GH_DSQ_BPF);
+	return fast_pick_own(cpu) || scx_bpf_dsq_move_to_local(GH_DSQ_BPF);
 }
 
 /*

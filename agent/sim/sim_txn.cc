@@ -150,25 +150,42 @@ bool SimKernel::RqLive(const SimRqEntry& r) const {
          tasks_[ti].rq_seq == r.seq;
 }
 
+// As the kernel side's fast_pick: the first of the GH_FAST_PICK_OWN_DEPTH
+// oldest records whose task last ran on @cpu, unless the head has waited
+// longer than kOwnPickMaxWait (the kernel side's bound is its pick slice,
+// 20 ms by default); else the first task the CPU may run.
 void SimKernel::TryBpfPick(int cpu) {
+  constexpr int64_t kOwnPickMaxWait = 20'000'000;
   if (!config_.bpf_pick || !cpus().IsSet(cpu)) return;
   const Cpu& c = cpus_[cpu];
   if (c.busy > 0 || c.agent_active || c.current >= 0) return;
+  // Stale records out first: the kernel's DSQ never holds them.
   for (auto it = rq_.begin(); it != rq_.end();) {
-    if (!RqLive(*it)) {
-      ++kstats_[GH_STAT_RQ_STALE];
-      it = rq_.erase(it);
-      continue;
-    }
-    const int ti = Find(it->e.gtid);
-    if (!tasks_[ti].affinity.IsSet(cpu)) {
+    if (RqLive(*it)) {
       ++it;
       continue;
     }
-    rq_.erase(it);
-    StartRunning(ti, cpu, /*bpf_picked=*/true);
-    return;
+    ++kstats_[GH_STAT_RQ_STALE];
+    it = rq_.erase(it);
   }
+  if (rq_.empty()) return;
+  auto task_of = [&](const SimRqEntry& r) -> const Task& { return tasks_[Find(r.e.gtid)]; };
+  auto may_run_here = [&](const SimRqEntry& r) { return task_of(r).affinity.IsSet(cpu); };
+  auto pick = rq_.end();
+  if (now_ - static_cast<int64_t>(rq_.front().e.enqueue_time) <= kOwnPickMaxWait) {
+    int depth = 0;
+    for (auto it = rq_.begin(); it != rq_.end() && depth < GH_FAST_PICK_OWN_DEPTH; ++it, ++depth) {
+      if (task_of(*it).last_cpu == cpu && may_run_here(*it)) {
+        pick = it;
+        break;
+      }
+    }
+  }
+  if (pick == rq_.end()) pick = std::find_if(rq_.begin(), rq_.end(), may_run_here);
+  if (pick == rq_.end()) return;
+  const int ti = Find(pick->e.gtid);
+  rq_.erase(pick);
+  StartRunning(ti, cpu, /*bpf_picked=*/true);
 }
 
 void SimKernel::KickIdleCpus() {

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <set>
+#include <utility>
 
 #include "agent/lib/agent.h"
 #include "gtest/gtest.h"
@@ -385,6 +386,47 @@ TEST(SimKernel, BpfPickRunsQueuedTaskAndStalesAgentDecision) {
             static_cast<uint32_t>(GH_TXN_TARGET_NOT_FOUND));  // a exited
   EXPECT_EQ(k.tasks_ended(), 2);
   EXPECT_EQ(k.kernel_stat(GH_STAT_BPF_PICKS), 2u);
+}
+
+// Two tasks ran on CPUs 0 and 1 and wait in the fast path's queue, 0's
+// first, while a higher class holds both CPUs; CPU 1 is freed after
+// @cpu1_busy_until. Returns which task CPU 1 then runs, and which CPU 0
+// runs once it is freed later.
+std::pair<uint64_t, uint64_t> PickAfterHigherClass(absl::Duration cpu1_busy_until,
+                                                   uint64_t* first, uint64_t* second) {
+  SimConfig c = Config(2);
+  c.bpf_pick = true;
+  SimKernel k(c);
+  *first = k.AddTask({.script = {A::Run(50 * kUs), A::Block(100 * kUs), A::Run(5000 * kUs)}});
+  *second = k.AddTask({.script = {A::Run(50 * kUs), A::Block(150 * kUs), A::Run(5000 * kUs)}});
+  k.AddHigherClassBusy(0, 60 * kUs, cpu1_busy_until + absl::Milliseconds(1));
+  k.AddHigherClassBusy(1, 60 * kUs, cpu1_busy_until);
+  k.RunFor(absl::ZeroDuration());
+  EXPECT_EQ(k.running_on(0), *first);
+  EXPECT_EQ(k.running_on(1), *second);
+  k.RunFor(cpu1_busy_until + 10 * kUs);
+  const uint64_t on1 = k.running_on(1);
+  k.RunFor(absl::Milliseconds(1));
+  return {on1, k.running_on(0)};
+}
+
+// Tests that a CPU popping the fast path's queue runs the task that last
+// ran there before an older one (threads handing work to each other stay
+// on one CPU), so each task resumes on its own CPU.
+TEST(SimKernel, BpfPickRunsTheTaskThatLastRanOnThatCpuFirst) {
+  uint64_t a, b;
+  auto [on1, on0] = PickAfterHigherClass(absl::Milliseconds(1), &a, &b);
+  EXPECT_EQ(on1, b) << "CPU 1 ran the queue's head, not its own task";
+  EXPECT_EQ(on0, a);
+}
+
+// Tests that the preference ends once the head has waited a whole pick
+// slice (20 ms): then the head runs first, wherever it last ran.
+TEST(SimKernel, BpfPickRunsAHeadThatWaitedAPickSliceFirst) {
+  uint64_t a, b;
+  auto [on1, on0] = PickAfterHigherClass(absl::Milliseconds(25), &a, &b);
+  EXPECT_EQ(on1, a) << "the head waited more than a pick slice and was passed over";
+  EXPECT_EQ(on0, b);
 }
 
 // Tests that a task the fast path owns cannot be committed until the agent
