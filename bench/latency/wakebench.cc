@@ -11,10 +11,16 @@
 // show in the tail.
 //
 //   wakebench [--pairs=N] [--duration=SECONDS] [--work-us=US] [--hist=FILE]
+//             [--mark-slow-us=US]
 //
 // Prints one line: "samples=N p50_us=.. p99_us=.. p999_us=.. max_us=..".
 // --hist writes the latency histogram, "US COUNT" per non-empty 1 us bin
 // (the format scripts/compare-latency.sh keeps for every workload).
+// --mark-slow-us writes one line per sample above US into the kernel's
+// trace (tracefs trace_marker): "wakebench_slow tid=T stamp=NS lat=NS",
+// stamp on CLOCK_MONOTONIC, so that a trace taken with trace_clock "mono"
+// shows what each slow hand-over waited for (bench/latency/tail_hops.py).
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -46,6 +52,8 @@ struct Mailbox {
 };
 
 std::atomic<bool> stop{false};
+int64_t mark_slow_ns = -1;  // --mark-slow-us; -1: off
+int trace_marker_fd = -1;
 
 void Post(Mailbox& box) {
   box.stamp.store(NowNs(), std::memory_order_relaxed);
@@ -79,6 +87,14 @@ void Player(Mailbox& in, Mailbox& out, bool serves_first, int64_t work_ns,
     int64_t latency = Wait(in);
     if (latency < 0) return;
     samples->push_back(latency);
+    if (mark_slow_ns >= 0 && latency > mark_slow_ns) {
+      char line[96];
+      const int n = snprintf(line, sizeof line, "wakebench_slow tid=%ld stamp=%lld lat=%lld\n",
+                             static_cast<long>(syscall(SYS_gettid)),
+                             static_cast<long long>(NowNs() - latency),
+                             static_cast<long long>(latency));
+      (void)!write(trace_marker_fd, line, n);
+    }
     Spin(work_ns);
     Post(out);
   }
@@ -94,7 +110,7 @@ bool ParseFlag(const char* arg, const char* name, std::string* value) {
 [[noreturn]] void Usage(const char* why) {
   fprintf(stderr,
           "wakebench: %s\nusage: wakebench [--pairs=N] [--duration=SECONDS] [--work-us=US] "
-          "[--hist=FILE]\n",
+          "[--hist=FILE] [--mark-slow-us=US]\n",
           why);
   exit(2);
 }
@@ -121,6 +137,9 @@ int main(int argc, char** argv) {
       work_us = atoll(v.c_str());
     } else if (ParseFlag(argv[i], "--hist", &v)) {
       hist_path = v;
+    } else if (ParseFlag(argv[i], "--mark-slow-us", &v)) {
+      mark_slow_ns = atoll(v.c_str()) * 1000;
+      if (mark_slow_ns < 0 || mark_slow_ns > 60'000'000'000LL) Usage("--mark-slow-us must be 0..60000000");
     } else {
       Usage((std::string("unknown argument '") + argv[i] + "'").c_str());
     }
@@ -128,6 +147,14 @@ int main(int argc, char** argv) {
   if (pairs < 1 || pairs > 1024) Usage("--pairs must be 1..1024");
   if (!(duration > 0 && duration <= 3600)) Usage("--duration must be in (0, 3600] seconds");
   if (work_us < 0 || work_us > 1000000) Usage("--work-us must be 0..1000000");
+  if (mark_slow_ns >= 0) {
+    trace_marker_fd = open("/sys/kernel/tracing/trace_marker", O_WRONLY | O_CLOEXEC);
+    if (trace_marker_fd < 0) {
+      fprintf(stderr, "wakebench: --mark-slow-us needs /sys/kernel/tracing/trace_marker: %s "
+              "(mount tracefs, run as root)\n", strerror(errno));
+      return 2;
+    }
+  }
 
   std::vector<Mailbox> boxes(2 * pairs);
   std::vector<std::vector<int64_t>> samples(2 * pairs);
