@@ -244,10 +244,14 @@ uint32_t Harness::CommitOneWhenCpuFree(int cpu, absl::Duration timeout) {
     uint32_t s = CommitOne(cpu, end - absl::Now());
     if (s != GH_TXN_CPU_UNAVAIL || absl::Now() >= end) return s;
     absl::SleepFor(absl::Milliseconds(1));
-    Open(cpu, opened.gtid, opened.task_barrier,
-         opened.check_agent_barrier ? static_cast<int64_t>(opened.agent_barrier) : -1,
-         opened.commit_flags);
+    Reopen(cpu, opened);
   }
+}
+
+void Harness::Reopen(int cpu, const gh_txn& opened) {
+  Open(cpu, opened.gtid, opened.task_barrier,
+       opened.check_agent_barrier ? static_cast<int64_t>(opened.agent_barrier) : -1,
+       opened.commit_flags);
 }
 
 bool Harness::KeepCommittedUntil(pid_t pid, int cpu, absl::Duration timeout,
@@ -294,11 +298,7 @@ std::vector<uint32_t> Harness::CommitAtOnceWhenCpusFree(const std::vector<int>& 
       return got;
     }
     absl::SleepFor(absl::Milliseconds(1));
-    for (size_t i = 0; i < cpus.size(); i++) {
-      const gh_txn& o = opened[i];
-      Open(cpus[i], o.gtid, o.task_barrier,
-           o.check_agent_barrier ? static_cast<int64_t>(o.agent_barrier) : -1, o.commit_flags);
-    }
+    for (size_t i = 0; i < cpus.size(); i++) Reopen(cpus[i], opened[i]);
   }
 }
 

@@ -111,6 +111,9 @@ class Harness {
   }
 
  private:
+  // Opens @cpu's slot again as @opened was opened.
+  void Reopen(int cpu, const gh_txn& opened);
+
   std::unique_ptr<BpfScheduler> sched_;
   std::vector<gh_msg> log_;
 };
