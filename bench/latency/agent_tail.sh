@@ -42,16 +42,12 @@ percentiles() {
           for (j = 1; j <= 3; j++) { acc = 0; for (i = 1; i <= k; i++) { acc += c[i]; if (acc >= q[j] * tot) { out = out " " us[i] + 0; break } } }
           print out }' "$1"
 }
-enabled() { [ "$(cat /sys/kernel/sched_ext/state)" = enabled ]; }
+. bench/latency/guest_lib.sh
 for r in $(seq "$rounds"); do
   for cfg in scx_simple bpf_pick bpf_pick_agent_stopped; do
     : > "$tmp/hist"; : > "$tmp/wb"; : > "$tmp/mig"; : > "$tmp/o"
     case $cfg in
-    scx_simple)
-      "$SIMPLE" > /dev/null 2>&1 & p=$!
-      until enabled; do sleep 0.05; done
-      sh -c "$RUN"
-      kill -INT $p; wait $p ;;
+    scx_simple) under_peer "$SIMPLE" "$RUN" ;;
     bpf_pick)
       "$GH" --bpf-pick --stats-interval=0 -- sh -c "sleep 1; $RUN" 2> "$tmp/o" ;;
     bpf_pick_agent_stopped)

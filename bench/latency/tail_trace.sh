@@ -28,15 +28,11 @@ EVENTS="sched/sched_switch sched/sched_waking sched/sched_wakeup sched/sched_mig
 RUN="for e in $EVENTS; do echo 1 > $T/events/\$e/enable; done; : > $T/trace;
   $WB --pairs=4 --duration=3 --work-us=50 --mark-slow-us=1000 > $OUT/wb;
   for e in $EVENTS; do echo 0 > $T/events/\$e/enable; done"
-enabled() { [ "$(cat /sys/kernel/sched_ext/state)" = enabled ]; }
+. bench/latency/guest_lib.sh
 for r in $(seq "$rounds"); do
   for cfg in scx_simple bpf_pick; do
     case $cfg in
-    scx_simple)
-      "$SIMPLE" > /dev/null 2>&1 & p=$!
-      until enabled; do sleep 0.05; done
-      sh -c "$RUN"
-      kill -INT $p; wait $p ;;
+    scx_simple) under_peer "$SIMPLE" "$RUN" ;;
     bpf_pick)
       "$GH" --bpf-pick --stats-interval=0 -- sh -c "sleep 1; $RUN" 2> /dev/null ;;
     esac
