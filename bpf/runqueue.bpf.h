@@ -147,18 +147,12 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 }
 
 /*
- * ops.dispatch's fast path: runs a task of the fast queue here, this
- * CPU's own if one waits near the head (fast_pick_own), else the head. With no
- * agent attached, the tasks the departed agent left in its own queue go
- * first: they have waited longest, and the fast queue, refilled by every
- * slice that ends, may never be empty (ops.running counts them as picks).
- */
-/*
  * Moves here the first of the fast queue's GH_FAST_PICK_OWN_DEPTH oldest
  * tasks whose CPU is @cpu: one that last ran here, or that select_cpu
  * woke for this CPU. Returns false if there is none, or if the head has
  * waited longer than a pick slice (then the head goes first: no task is
- * passed over for longer than a running task keeps its CPU).
+ * passed over for longer than a running task keeps its CPU). With fewer
+ * than two tasks waiting there is nothing to choose: it looks at none.
  *
  * Why: a woken task joins the queue while its waker still runs, and the
  * waker, about to sleep (a request handed over), frees the CPU a moment
@@ -174,16 +168,17 @@ static __always_inline bool fast_pick_own(s32 cpu)
 	struct bpf_iter_scx_dsq it;
 	struct task_struct *p;
 	struct task_ctx *tctx;
-	u64 now = bpf_ktime_get_ns();
 	bool moved = false;
 	u32 depth = 0;
 
+	if (scx_bpf_dsq_nr_queued(GH_DSQ_BPF) < 2)
+		return false;
 	bpf_rcu_read_lock();
 	if (bpf_iter_scx_dsq_new(&it, GH_DSQ_BPF, 0) == 0) {
 		while ((p = bpf_iter_scx_dsq_next(&it)) && depth < GH_FAST_PICK_OWN_DEPTH) {
 			if (depth++ == 0) {
 				tctx = lookup_task_ctx(p);
-				if (tctx && now - tctx->queued_at > pick_slice_ns)
+				if (tctx && bpf_ktime_get_ns() - tctx->queued_at > pick_slice_ns)
 					break;
 			}
 			if (scx_bpf_task_cpu(p) == cpu) {
@@ -197,6 +192,13 @@ static __always_inline bool fast_pick_own(s32 cpu)
 	return moved;
 }
 
+/*
+ * ops.dispatch's fast path: runs a task of the fast queue here, this
+ * CPU's own if one waits near the head (fast_pick_own), else the head. With no
+ * agent attached, the tasks the departed agent left in its own queue go
+ * first: they have waited longest, and the fast queue, refilled by every
+ * slice that ends, may never be empty (ops.running counts them as picks).
+ */
 static __always_inline bool fast_pick(s32 cpu)
 {
 	if (!cpu_in_enclave(cpu))

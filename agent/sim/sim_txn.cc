@@ -175,7 +175,8 @@ void SimKernel::TryBpfPick(int cpu) {
   if (now_ - static_cast<int64_t>(rq_.front().e.enqueue_time) <= kOwnPickMaxWait) {
     int depth = 0;
     for (auto it = rq_.begin(); it != rq_.end() && depth < GH_FAST_PICK_OWN_DEPTH; ++it, ++depth) {
-      if (task_of(*it).last_cpu == cpu && may_run_here(*it)) {
+      const Task& t = task_of(*it);
+      if (t.last_cpu == cpu && t.affinity.IsSet(cpu)) {
         pick = it;
         break;
       }

@@ -238,20 +238,30 @@ std::vector<uint32_t> Harness::CommitGroup(const std::vector<int>& cpus, absl::D
 }
 
 uint32_t Harness::CommitOneWhenCpuFree(int cpu, absl::Duration timeout) {
-  const gh_txn opened = *sched_->txn(cpu);
-  absl::Time end = absl::Now() + timeout;
-  for (;;) {
-    uint32_t s = CommitOne(cpu, end - absl::Now());
-    if (s != GH_TXN_CPU_UNAVAIL || absl::Now() >= end) return s;
-    absl::SleepFor(absl::Milliseconds(1));
-    Reopen(cpu, opened);
-  }
+  return RetryWhileCpuUnavailable(
+      {cpu}, timeout, [&](absl::Duration left) { return CommitGroup({cpu}, left); })[0];
 }
 
-void Harness::Reopen(int cpu, const gh_txn& opened) {
-  Open(cpu, opened.gtid, opened.task_barrier,
-       opened.check_agent_barrier ? static_cast<int64_t>(opened.agent_barrier) : -1,
-       opened.commit_flags);
+std::vector<uint32_t> Harness::RetryWhileCpuUnavailable(
+    const std::vector<int>& cpus, absl::Duration timeout,
+    const std::function<std::vector<uint32_t>(absl::Duration left)>& commit, int* retries) {
+  std::vector<gh_txn> opened;
+  for (int cpu : cpus) opened.push_back(*sched_->txn(cpu));
+  const absl::Time end = absl::Now() + timeout;
+  for (int n = 0;; n++) {
+    std::vector<uint32_t> got = commit(end - absl::Now());
+    const bool busy = std::find(got.begin(), got.end(), GH_TXN_CPU_UNAVAIL) != got.end();
+    if (!busy || absl::Now() >= end) {
+      if (retries) *retries = n;
+      return got;
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+    for (size_t i = 0; i < cpus.size(); i++) {
+      const gh_txn& o = opened[i];
+      Open(cpus[i], o.gtid, o.task_barrier,
+           o.check_agent_barrier ? static_cast<int64_t>(o.agent_barrier) : -1, o.commit_flags);
+    }
+  }
 }
 
 bool Harness::KeepCommittedUntil(pid_t pid, int cpu, absl::Duration timeout,
@@ -287,19 +297,8 @@ std::vector<uint32_t> Harness::CommitAtOnce(const std::vector<int>& cpus, uint32
 std::vector<uint32_t> Harness::CommitAtOnceWhenCpusFree(const std::vector<int>& cpus,
                                                         uint32_t flags, absl::Duration timeout,
                                                         int* busy_retries) {
-  std::vector<gh_txn> opened;
-  for (int cpu : cpus) opened.push_back(*sched_->txn(cpu));
-  const absl::Time end = absl::Now() + timeout;
-  for (int retries = 0;; retries++) {
-    std::vector<uint32_t> got = CommitAtOnce(cpus, flags);
-    const bool busy = std::find(got.begin(), got.end(), GH_TXN_CPU_UNAVAIL) != got.end();
-    if (!busy || absl::Now() >= end) {
-      if (busy_retries) *busy_retries = retries;
-      return got;
-    }
-    absl::SleepFor(absl::Milliseconds(1));
-    for (size_t i = 0; i < cpus.size(); i++) Reopen(cpus[i], opened[i]);
-  }
+  return RetryWhileCpuUnavailable(
+      cpus, timeout, [&](absl::Duration) { return CommitAtOnce(cpus, flags); }, busy_retries);
 }
 
 void SetAffinity(pid_t pid, const std::vector<int>& cpus) {

@@ -111,8 +111,14 @@ class Harness {
   }
 
  private:
-  // Opens @cpu's slot again as @opened was opened.
-  void Reopen(int cpu, const gh_txn& opened);
+  // Calls @commit (given the time left) for the slots of @cpus as they are
+  // open now; while one fails CPU_UNAVAIL, opens them again the same way
+  // and calls it again every millisecond until @timeout. Returns the last
+  // states; *@retries, if given, counts the calls after the first.
+  std::vector<uint32_t> RetryWhileCpuUnavailable(
+      const std::vector<int>& cpus, absl::Duration timeout,
+      const std::function<std::vector<uint32_t>(absl::Duration left)>& commit,
+      int* retries = nullptr);
 
   std::unique_ptr<BpfScheduler> sched_;
   std::vector<gh_msg> log_;
