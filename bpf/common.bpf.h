@@ -83,6 +83,10 @@ __s32 global_cpu = -1;			/* CPU of the global agent, -1: none */
 __s32 global_successors[GH_MAX_CPUS] = { [0 ... GH_MAX_CPUS - 1] = -1 };
 struct gh_cpu_state cpu_states[GH_MAX_CPUS];	/* one record per CPU: cpu_state_of() */
 __u64 stats[GH_NR_STATS];
+/* Tasks waiting in each owner's DSQ (enum gh_owner), kept by custody_record
+ * and custody_end in runqueue.bpf.h: read where a DSQ's length is a hint,
+ * it costs no kfunc call and hash lookup of the DSQ. */
+__s64 nr_owned[4];			/* indexed by owner & 3 */
 __u64 kernel_features;			/* enum gh_kernel_feature, by ops.init */
 __u64 gtid_generation;
 __u32 nr_agents;			/* agent threads alive (ops.enable/disable) */
@@ -144,6 +148,7 @@ struct task_ctx {
 				 * back on its CPU, with no message */
 	u64 commit_time;
 	u64 queued_at;		/* when it entered its owner's DSQ */
+	u32 rq_flags;		/* enum gh_rq_flags: why it is queued */
 	u64 nudged_at;		/* when forgotten_task_nudge last flagged it */
 	u64 run_start;
 	u32 weight;		/* last reported, to tell changes from reports */
@@ -176,6 +181,12 @@ static __always_inline void stat_inc(u32 idx)
 {
 	if (idx < GH_NR_STATS)
 		__sync_fetch_and_add(&stats[idx], 1);
+}
+
+/* How many tasks wait in @owner's DSQ. */
+static __always_inline s64 owned_queued(u32 owner)
+{
+	return READ_ONCE(nr_owned[owner & 3]);
 }
 
 static __always_inline bool cpu_valid(s32 cpu)

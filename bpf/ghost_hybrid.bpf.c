@@ -141,7 +141,7 @@ s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
  * commit racing the enqueue would fail TARGET_NOT_RUNNABLE). Called with
  * the task's runqueue locked, so no CPU can run it before this is out.
  */
-static __always_inline void news_flush(struct task_ctx *tctx, struct task_struct *p)
+static __always_inline void news_flush(struct task_ctx *tctx, struct task_struct *p, u64 now)
 {
 	struct gh_status_word *sw;
 	u16 type = tctx->news_pending;
@@ -150,11 +150,11 @@ static __always_inline void news_flush(struct task_ctx *tctx, struct task_struct
 	if (type == GH_MSG_TASK_NEW) {
 		send_task_new_msg(tctx, p, queued_flag(), tctx->sw_idx);
 	} else if (type == GH_MSG_TASK_WAKEUP) {
-		send_wakeup_msg(tctx, p, queued_flag(), tctx->waker_cpu);
+		send_wakeup_msg(tctx, p, queued_flag(), tctx->waker_cpu, now);
 	} else if (type == GH_MSG_TASK_PREEMPT || type == GH_MSG_TASK_YIELD) {
 		sw = task_sw_of(tctx);
 		send_task_off_msg(tctx, type, tctx->news_flags, scx_bpf_task_cpu(p),
-				  sw ? sw->runtime : 0);
+				  sw ? sw->runtime : 0, now);
 	}
 }
 
@@ -166,7 +166,7 @@ static __always_inline void news_defer(struct task_ctx *tctx, u16 type, u32 flag
 }
 
 static __always_inline void enqueue_managed(struct task_struct *p, struct task_ctx *tctx,
-					    u64 enq_flags)
+					    u64 enq_flags, u64 now)
 {
 	bool in_enclave;
 	s32 claimed;
@@ -214,12 +214,13 @@ static __always_inline void enqueue_managed(struct task_struct *p, struct task_c
 	claimed = tctx->claimed_cpu;
 	tctx->claimed_cpu = GH_CLAIM_NONE;
 	/* A task the higher class displaced keeps its place at the front. */
-	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed);
+	custody_enqueue(p, tctx, enq_flags, enq_flags & SCX_ENQ_REENQ, claimed, now);
 }
 
 void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now;
 
 	if (tctx && (enq_flags & SCX_ENQ_REENQ))
 		reenq_note(p, tctx);
@@ -233,16 +234,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 				   SCX_SLICE_DFL, enq_flags);
 		return;
 	}
-	enqueue_managed(p, tctx, enq_flags);
-	news_flush(tctx, p);
-}
-
-void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
-{
-	struct task_ctx *tctx = managed_ctx(p);
-
-	if (tctx)
-		custody_end(tctx);
+	now = bpf_ktime_get_ns();
+	enqueue_managed(p, tctx, enq_flags, now);
+	news_flush(tctx, p, now);
 }
 
 /*
@@ -253,16 +247,14 @@ void BPF_STRUCT_OPS(ghost_hybrid_dequeue, struct task_struct *p, u64 deq_flags)
  * renew (slice_ns): one that switched in while running, or that the
  * kernel ran by itself, goes through custody like any other.
  */
-static __always_inline bool slice_renew(struct task_struct *prev)
+static __always_inline bool slice_renew(struct task_struct *prev, struct task_ctx *tctx)
 {
-	struct task_ctx *tctx = lookup_task_ctx(prev);
-
 	if (!is_managed(tctx) || !tctx->slice_ns || tctx->yielding || tctx->news_pending ||
 	    !(prev->scx.flags & SCX_TASK_QUEUED) || prev->scx.slice > 0 ||
 	    task_migration_disabled(prev))
 		return false;
-	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) ||
-	    scx_bpf_dsq_nr_queued(GH_DSQ_BPF) || locked_cpu_runs_higher_class())
+	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || owned_queued(GH_OWNER_AGENT) > 0 ||
+	    owned_queued(GH_OWNER_BPF) > 0 || locked_cpu_runs_higher_class())
 		return false;
 	prev->scx.slice = tctx->slice_ns ?: pick_slice_ns;
 	stat_inc(GH_STAT_SLICE_EXTENSIONS);
@@ -278,10 +270,10 @@ void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
 	cpu_mark_free(cpu);
 	if (!prev)
 		goto pick;
-	if (slice_renew(prev))
+	pctx = lookup_task_ctx(prev);
+	if (slice_renew(prev, pctx))
 		return;
 	/* An active agent that keeps running needs no company. */
-	pctx = lookup_task_ctx(prev);
 	asw = agent_sw_of(cpu);
 	if (pctx && pctx->is_agent && pctx->runnable && asw &&
 	    (READ_ONCE(asw->flags) & GH_SW_AGENT_ACTIVE))
@@ -310,7 +302,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
 		return;
 	/* Put on a CPU by select_cpu already: no enqueue follows. */
 	if (fast_path_on() && tctx->picked_by_bpf) {
-		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id());
+		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id(),
+				bpf_ktime_get_ns());
 		return;
 	}
 	tctx->news_pending = GH_MSG_TASK_WAKEUP;
@@ -352,7 +345,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 		tctx->news_pending = 0;
 		tctx->resuming = 1;
 	}
-	news_flush(tctx, p);
+	news_flush(tctx, p, now);
 	/* Popped from a departed agent's queue (fast_pick): a pick too. */
 	picked = (tctx->picked_by_bpf ||
 		  (READ_ONCE(tctx->owner) == GH_OWNER_AGENT && agentless())) &&
@@ -386,7 +379,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 	 * ran, or after its agent ran) is still on the CPU for the agent.
 	 */
 	if (picked || tctx->txn_commit || !tctx->resuming)
-		send_on_cpu_msg(tctx, picked ? GH_MSG_F_BPF_PICKED : 0, cpu);
+		send_on_cpu_msg(tctx, picked ? GH_MSG_F_BPF_PICKED : 0, cpu, now);
 	tctx->picked_by_bpf = 0;
 	tctx->txn_commit = 0;
 	tctx->resuming = 0;
@@ -497,7 +490,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	 * TASK_DEAD then follows from ops.disable. */
 	if (deq_flags & SCX_DEQ_SLEEP)
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
-				  sw ? sw->runtime : 0);
+				  sw ? sw->runtime : 0, bpf_ktime_get_ns());
 }
 
 bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_struct *to)
@@ -651,7 +644,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	if (!is_managed(tctx))
 		return;
 	custody_end(tctx);
-	news_flush(tctx, p);
+	news_flush(tctx, p, bpf_ktime_get_ns());
 	/*
 	 * The word outlives the task until the agent has consumed its last
 	 * message and frees it (gh_sw_free): a recycled word would otherwise
@@ -668,7 +661,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_disable, struct task_struct *p)
 	 */
 	send_task_off_msg(tctx, exiting && !tctx->runnable ? GH_MSG_TASK_DEAD : GH_MSG_TASK_DEPARTED,
 			  tctx->oncpu ? GH_MSG_F_WAS_CURRENT : 0,
-			  scx_bpf_task_cpu(p), 0);
+			  scx_bpf_task_cpu(p), 0, bpf_ktime_get_ns());
 	tctx->gtid = GH_NULL_GTID;
 }
 
@@ -704,6 +697,8 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(ghost_hybrid_init)
 		if (!err)
 			err = scx_bpf_create_dsq(GH_DSQ_LATCH_BASE + cpu, -1);
 	}
+	if (!err)
+		err = runqueue_mirror_arm();
 	if (err)
 		return err;
 	return handoff_timer_arm();
@@ -724,7 +719,6 @@ SEC(".struct_ops.link")
 struct sched_ext_ops ghost_hybrid_ops = {
 	.select_cpu = (void *)ghost_hybrid_select_cpu,
 	.enqueue = (void *)ghost_hybrid_enqueue,
-	.dequeue = (void *)ghost_hybrid_dequeue,
 	.dispatch = (void *)ghost_hybrid_dispatch,
 	.runnable = (void *)ghost_hybrid_runnable,
 	.running = (void *)ghost_hybrid_running,

@@ -361,6 +361,12 @@ enum gh_rq_flags {
  */
 #define GH_FAST_PICK_OWN_DEPTH 8
 
+/*
+ * How often BPF refreshes the `runqueue` map from the queues: a task that
+ * waits this long is in it, one that left is gone at most this much later.
+ */
+#define GH_RQ_MIRROR_NS (10ULL * 1000 * 1000)
+
 /* One queued task, as the `runqueue` map (key: gtid) shows it. */
 struct gh_rq_entry {
 	__u64 gtid;

@@ -157,12 +157,13 @@ struct task_msg {
 };
 
 /*
- * Starts a task message: advances Tseq, then reserves the record and fills
- * the header and gtid. Returns false if the task is not managed or the
+ * Starts a task message stamped @now (the caller's clock reading, when it
+ * has one): advances Tseq, then reserves the record and fills the header
+ * and gtid. Returns false if the task is not managed or the
  * channel is full (Tseq is advanced either way, as in ghOSt).
  */
 static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx *tctx,
-					   u16 type, u32 flags, s32 cpu)
+					   u16 type, u32 flags, s32 cpu, u64 now)
 {
 	struct gh_status_word *sw;
 	struct gh_msg *msg;
@@ -192,7 +193,7 @@ static __always_inline bool task_msg_begin(struct task_msg *tm, struct task_ctx 
 	msg->hdr.seqnum = seq;
 	msg->hdr.flags = flags;
 	msg->hdr.cpu = cpu;
-	msg->hdr.time = bpf_ktime_get_ns();
+	msg->hdr.time = now;
 	msg->gtid = tctx->gtid;
 	return true;
 }
@@ -218,7 +219,7 @@ static __always_inline bool task_msg_wakes(struct task_msg *tm)
 		return false;
 	if (!fast_path_on())
 		return true;
-	return scx_bpf_dsq_nr_queued(GH_DSQ_AGENT) > 0 ||
+	return owned_queued(GH_OWNER_AGENT) > 0 ||
 	       bpf_ringbuf_query(tm->ring, BPF_RB_AVAIL_DATA) > news_wake_bytes;
 }
 
@@ -232,11 +233,11 @@ static __always_inline void task_msg_end(struct task_msg *tm)
 
 /* A task message with the common off-CPU payload (BLOCKED, PREEMPT, ...). */
 static __always_inline void send_task_off_msg(struct task_ctx *tctx, u16 type,
-					      u32 flags, s32 cpu, u64 runtime)
+					      u32 flags, s32 cpu, u64 runtime, u64 now)
 {
 	struct task_msg tm;
 
-	if (!task_msg_begin(&tm, tctx, type, flags, cpu))
+	if (!task_msg_begin(&tm, tctx, type, flags, cpu, now))
 		return;
 	tm.msg->off.runtime = runtime;
 	if (cpu_valid(cpu))
@@ -278,12 +279,12 @@ static __always_inline void send_cpu_msg(s32 cpu, u16 type, u32 reason)
 
 /* TASK_WAKEUP: @p became runnable on @waker_cpu's wakeup. */
 static __always_inline void send_wakeup_msg(struct task_ctx *tctx, struct task_struct *p,
-					    u32 flags, s32 waker_cpu)
+					    u32 flags, s32 waker_cpu, u64 now)
 {
 	struct gh_status_word *sw = task_sw_of(tctx);
 	struct task_msg tm;
 
-	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_WAKEUP, flags, waker_cpu))
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_WAKEUP, flags, waker_cpu, now))
 		return;
 	tm.msg->wakeup.last_ran_cpu = sw ? sw->cpu : -1;
 	tm.msg->wakeup.wake_up_cpu = scx_bpf_task_cpu(p);
@@ -294,11 +295,11 @@ static __always_inline void send_wakeup_msg(struct task_ctx *tctx, struct task_s
 }
 
 /* TASK_ON_CPU: the task got @cpu, by a commit or (@flags) a BPF pick. */
-static __always_inline void send_on_cpu_msg(struct task_ctx *tctx, u32 flags, s32 cpu)
+static __always_inline void send_on_cpu_msg(struct task_ctx *tctx, u32 flags, s32 cpu, u64 now)
 {
 	struct task_msg tm;
 
-	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_ON_CPU, flags, cpu))
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_ON_CPU, flags, cpu, now))
 		return;
 	tm.msg->on_cpu.commit_time = tctx->commit_time;
 	if (cpu_valid(cpu))
@@ -313,7 +314,7 @@ static __always_inline void send_affinity_msg(struct task_ctx *tctx)
 	int i;
 
 	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_AFFINITY_CHANGED, 0,
-			    bpf_get_smp_processor_id()))
+			    bpf_get_smp_processor_id(), bpf_ktime_get_ns()))
 		return;
 	for (i = 0; i < GH_CPUMASK_WORDS; i++)
 		tm.msg->affinity.cpumask[i] = tctx->cpumask[i];
@@ -330,7 +331,8 @@ static __always_inline void send_task_new_msg(struct task_ctx *tctx, struct task
 	struct task_msg tm;
 	bool some;
 
-	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id()))
+	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_NEW, flags, bpf_get_smp_processor_id(),
+			    bpf_ktime_get_ns()))
 		return;
 	tm.msg->task_new.runtime = p->se.sum_exec_runtime;
 	tm.msg->task_new.sw_index = idx;
@@ -349,7 +351,7 @@ static __always_inline void send_priority_msg(struct task_ctx *tctx, struct task
 	struct task_msg tm;
 
 	if (!task_msg_begin(&tm, tctx, GH_MSG_TASK_PRIORITY_CHANGED, 0,
-			    bpf_get_smp_processor_id()))
+			    bpf_get_smp_processor_id(), bpf_ktime_get_ns()))
 		return;
 	tm.msg->priority.weight = tctx->weight;
 	tm.msg->priority.nice = p->static_prio - 120;

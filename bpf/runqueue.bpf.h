@@ -23,7 +23,12 @@
  *
  * The `runqueue` hash map mirrors the queues for inspection: one typed
  * record per queued task (gtid, owner, since when, why), for `bpftool map
- * dump name runqueue`. It is bookkeeping only; the DSQs are the truth.
+ * dump name runqueue`. It is bookkeeping only; the DSQs are the truth. A
+ * timer refreshes it every GH_RQ_MIRROR_NS (runqueue_mirror_refresh)
+ * rather than each enqueue and dequeue: a hash update and delete per
+ * queued task cost about 3 us of every hand-over in the guest
+ * (bench/latency/FINDINGS.md, the twelfth run), for a view only people
+ * read.
  *
  * The fast path: a woken task that finds an idle CPU and an empty fast
  * queue goes straight to that CPU from ops.select_cpu (as scx_simple
@@ -46,33 +51,114 @@ struct {
 	__type(value, struct gh_rq_entry);
 } runqueue SEC(".maps");
 
-/* Records that @tctx now waits in @owner's DSQ. */
-static __always_inline void custody_record(struct task_ctx *tctx, u32 owner, u32 flags)
+/* Moves the count of a task waiting in @from's DSQ to @to's (nr_owned). */
+static __always_inline void owned_count_move(u32 from, u32 to)
 {
-	struct gh_rq_entry e = {
-		.gtid = tctx->gtid,
-		.enqueue_time = bpf_ktime_get_ns(),
-		.flags = flags,
-		.owner = owner,
-	};
-	u64 gtid = tctx->gtid;
-
-	WRITE_ONCE(tctx->owner, owner);
-	tctx->queued_at = e.enqueue_time;
-	/* What runs it next: a pick (ON_CPU says BPF_PICKED) or a commit. */
-	tctx->picked_by_bpf = owner == GH_OWNER_BPF;
-	bpf_map_update_elem(&runqueue, &gtid, &e, BPF_ANY);
+	if (from == to)
+		return;
+	if (from)
+		__sync_fetch_and_add(&nr_owned[from & 3], -1);
+	if (to)
+		__sync_fetch_and_add(&nr_owned[to & 3], 1);
 }
 
-/* @tctx left its DSQ (it runs, sleeps, or is gone). */
+/* Records that @tctx now waits in @owner's DSQ, since @now. */
+static __always_inline void custody_record(struct task_ctx *tctx, u32 owner, u32 flags, u64 now)
+{
+	owned_count_move(__sync_lock_test_and_set(&tctx->owner, owner), owner);
+	tctx->queued_at = now;
+	tctx->rq_flags = flags;
+	/* What runs it next: a pick (ON_CPU says BPF_PICKED) or a commit. */
+	tctx->picked_by_bpf = owner == GH_OWNER_BPF;
+}
+
+/*
+ * @tctx left its DSQ: it runs, sleeps, or is gone. There is no ops.dequeue
+ * (each is a callback and a task lookup per hand-over): a task a CPU took
+ * into its local DSQ counts as its owner's until it runs there (or comes
+ * back through ops.enqueue, which records it afresh), a moment later.
+ */
 static __always_inline void custody_end(struct task_ctx *tctx)
 {
-	u64 gtid = tctx->gtid;
+	if (READ_ONCE(tctx->owner))
+		owned_count_move(__sync_lock_test_and_set(&tctx->owner, GH_OWNER_NONE),
+				 GH_OWNER_NONE);
+}
 
-	if (!READ_ONCE(tctx->owner))
-		return;
-	WRITE_ONCE(tctx->owner, GH_OWNER_NONE);
-	bpf_map_delete_elem(&runqueue, &gtid);
+struct rq_mirror_timer {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct rq_mirror_timer);
+} rq_mirror_timers SEC(".maps");
+
+/* bpf_for_each_map_elem callback: drops the record of a task no longer queued. */
+static long rq_mirror_drop_gone(struct bpf_map *map, u64 *gtid, struct gh_rq_entry *e, void *unused)
+{
+	struct task_struct *p = bpf_task_from_pid(GH_GTID_PID(*gtid));
+	struct task_ctx *tctx;
+	bool queued = false;
+
+	if (p) {
+		tctx = lookup_task_ctx(p);
+		queued = tctx && tctx->gtid == *gtid && READ_ONCE(tctx->owner) != GH_OWNER_NONE;
+		bpf_task_release(p);
+	}
+	if (!queued)
+		bpf_map_delete_elem(map, gtid);
+	return 0;
+}
+
+/* Writes the record of every task waiting in DSQ @dsq. */
+static __always_inline void rq_mirror_add(u64 dsq)
+{
+	struct bpf_iter_scx_dsq it;
+	struct gh_rq_entry e = {};
+	struct task_struct *p;
+	struct task_ctx *tctx;
+
+	bpf_rcu_read_lock();
+	if (bpf_iter_scx_dsq_new(&it, dsq, 0) == 0) {
+		while ((p = bpf_iter_scx_dsq_next(&it))) {
+			tctx = lookup_task_ctx(p);
+			if (!is_managed(tctx))
+				continue;
+			e.gtid = tctx->gtid;
+			e.enqueue_time = tctx->queued_at;
+			e.flags = tctx->rq_flags;
+			e.owner = READ_ONCE(tctx->owner);
+			bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_ANY);
+		}
+	}
+	bpf_iter_scx_dsq_destroy(&it);
+	bpf_rcu_read_unlock();
+}
+
+/* Makes the `runqueue` map show what waits in the two owners' DSQs now. */
+static int runqueue_mirror_refresh(void *map, int *key, struct bpf_timer *timer)
+{
+	bpf_for_each_map_elem(&runqueue, rq_mirror_drop_gone, NULL, 0);
+	rq_mirror_add(GH_DSQ_AGENT);
+	rq_mirror_add(GH_DSQ_BPF);
+	bpf_timer_start(timer, GH_RQ_MIRROR_NS, 0);
+	return 0;
+}
+
+/* Starts the mirror's timer; called from ops.init. */
+static __always_inline s32 runqueue_mirror_arm(void)
+{
+	u32 zero = 0;
+	struct rq_mirror_timer *t = bpf_map_lookup_elem(&rq_mirror_timers, &zero);
+
+	if (!t)
+		return -ENOENT;
+	bpf_timer_init(&t->timer, &rq_mirror_timers, 1 /* CLOCK_MONOTONIC */);
+	bpf_timer_set_callback(&t->timer, runqueue_mirror_refresh);
+	return bpf_timer_start(&t->timer, GH_RQ_MIRROR_NS, 0);
 }
 
 /*
@@ -103,11 +189,11 @@ static __always_inline void kick_idle_cpu(s32 claimed)
 }
 
 /*
- * ops.enqueue for a managed task: into its owner's DSQ. @front: it was
- * displaced by a higher class and keeps its place at the head.
+ * ops.enqueue for a managed task: into its owner's DSQ, at @now. @front: it
+ * was displaced by a higher class and keeps its place at the head.
  */
 static __always_inline void custody_enqueue(struct task_struct *p, struct task_ctx *tctx,
-					    u64 enq_flags, bool front, s32 claimed_cpu)
+					    u64 enq_flags, bool front, s32 claimed_cpu, u64 now)
 {
 	u32 flags = (enq_flags & SCX_ENQ_WAKEUP) ? GH_RQ_F_WAKEUP : 0;
 	bool fast = fast_path_on();
@@ -115,7 +201,7 @@ static __always_inline void custody_enqueue(struct task_struct *p, struct task_c
 	if (front)
 		flags |= GH_RQ_F_PREEMPTED;
 	tctx->slice_ns = 0;	/* the next decision gives it a slice */
-	custody_record(tctx, fast ? GH_OWNER_BPF : GH_OWNER_AGENT, flags);
+	custody_record(tctx, fast ? GH_OWNER_BPF : GH_OWNER_AGENT, flags, now);
 	scx_bpf_dsq_insert(p, fast ? GH_DSQ_BPF : GH_DSQ_AGENT, pick_slice_ns,
 			   front ? SCX_ENQ_HEAD : 0);
 	if (fast)
@@ -137,7 +223,7 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 	*claimed = is_idle ? GH_CLAIM_NONE : GH_CLAIM_NONE_IDLE;
 	if (!is_idle || !cpu_in_enclave(cpu))
 		return cpu;
-	if (scx_bpf_dsq_nr_queued(GH_DSQ_BPF) == 0) {
+	if (owned_queued(GH_OWNER_BPF) <= 0) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
 		*direct = true;
 	} else {
@@ -165,26 +251,26 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
  */
 static __always_inline bool fast_pick_own(s32 cpu)
 {
+	struct task_struct *p, *head = NULL;
 	struct bpf_iter_scx_dsq it;
-	struct task_struct *p;
-	struct task_ctx *tctx;
+	struct task_ctx *hctx;
 	bool moved = false;
 	u32 depth = 0;
 
-	if (scx_bpf_dsq_nr_queued(GH_DSQ_BPF) < 2)
+	if (owned_queued(GH_OWNER_BPF) < 2)
 		return false;
 	bpf_rcu_read_lock();
 	if (bpf_iter_scx_dsq_new(&it, GH_DSQ_BPF, 0) == 0) {
-		while ((p = bpf_iter_scx_dsq_next(&it)) && depth < GH_FAST_PICK_OWN_DEPTH) {
-			if (depth++ == 0) {
-				tctx = lookup_task_ctx(p);
-				if (tctx && bpf_ktime_get_ns() - tctx->queued_at > pick_slice_ns)
-					break;
+		while ((p = bpf_iter_scx_dsq_next(&it)) && depth++ < GH_FAST_PICK_OWN_DEPTH) {
+			if (scx_bpf_task_cpu(p) != cpu) {
+				head = head ?: p;
+				continue;
 			}
-			if (scx_bpf_task_cpu(p) == cpu) {
+			/* Passing over the head: only if it has not waited a slice. */
+			hctx = head ? lookup_task_ctx(head) : NULL;
+			if (!hctx || bpf_ktime_get_ns() - hctx->queued_at <= pick_slice_ns)
 				moved = scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0);
-				break;
-			}
+			break;
 		}
 	}
 	bpf_iter_scx_dsq_destroy(&it);
@@ -241,7 +327,7 @@ static __always_inline bool custody_move(u64 gtid, u64 from, u64 to, u32 owner, 
 	bpf_rcu_read_lock();
 	if (bpf_iter_scx_dsq_new(&it, from, 0) == 0 && tctx && tctx->gtid == gtid &&
 	    scx_bpf_dsq_move(&it, p, to, 0)) {
-		custody_record(tctx, owner, flags);
+		custody_record(tctx, owner, flags, bpf_ktime_get_ns());
 		moved = true;
 	}
 	bpf_iter_scx_dsq_destroy(&it);
