@@ -105,36 +105,6 @@ static __always_inline u32 queued_flag(void)
 	return fast_path_on() ? GH_MSG_F_BPF_QUEUED : 0;
 }
 
-s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
-		   u64 wake_flags)
-{
-	struct task_ctx *tctx = lookup_task_ctx(p);
-	s32 cpu, claimed, self = bpf_get_smp_processor_id();
-	bool direct;
-
-	if (tctx && tctx->is_agent && cpu_valid(tctx->agent_cpu))
-		return tctx->agent_cpu;
-	if (!is_managed(tctx))
-		return prev_cpu;
-	if (!fast_path_on()) {
-		/*
-		 * The centralized agent will place it: queue it where the
-		 * waker runs, so that no idle CPU is woken just to hand it to
-		 * the agent. (A per-CPU agent runs it on its own CPU.)
-		 */
-		if (resume_after_agent && bpf_cpumask_test_cpu(self, p->cpus_ptr))
-			return self;
-		return prev_cpu;
-	}
-	cpu = fast_select_cpu(p, prev_cpu, wake_flags, &direct, &claimed);
-	tctx->claimed_cpu = claimed;
-	if (direct) {
-		tctx->picked_by_bpf = 1;
-		stat_inc(GH_STAT_DIRECT_PICKS);
-	}
-	return cpu;
-}
-
 /*
  * Sends the TASK_NEW or TASK_WAKEUP that waited for the task to be queued:
  * an agent that reads it can then commit the task at once (sent earlier, a
@@ -163,6 +133,65 @@ static __always_inline void news_defer(struct task_ctx *tctx, u16 type, u32 flag
 {
 	tctx->news_pending = type;
 	tctx->news_flags = flags;
+}
+
+/*
+ * @p became runnable. There is no ops.runnable (a callback and a task
+ * lookup per wakeup): the first of ops.select_cpu's direct pick,
+ * ops.enqueue and ops.running to see the task runnable (tctx->runnable
+ * clear: ops.quiescent clears it) does its work. A wakeup's TASK_WAKEUP
+ * goes out once the task is queued (news_flush), on @waker_cpu's account.
+ */
+static __always_inline void note_runnable(struct task_ctx *tctx, bool wakeup, s32 waker_cpu)
+{
+	struct gh_status_word *sw;
+
+	tctx->runnable = 1;
+	if (!is_managed(tctx))
+		return;
+	sw = task_sw_of(tctx);
+	if (sw)
+		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
+	if (wakeup) {
+		tctx->news_pending = GH_MSG_TASK_WAKEUP;
+		tctx->waker_cpu = waker_cpu;
+	}
+}
+
+s32 BPF_STRUCT_OPS(ghost_hybrid_select_cpu, struct task_struct *p, s32 prev_cpu,
+		   u64 wake_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	s32 cpu, claimed, self = bpf_get_smp_processor_id();
+	bool direct;
+
+	if (tctx && tctx->is_agent && cpu_valid(tctx->agent_cpu))
+		return tctx->agent_cpu;
+	if (!is_managed(tctx))
+		return prev_cpu;
+	if (!fast_path_on()) {
+		/*
+		 * The centralized agent will place it: queue it where the
+		 * waker runs, so that no idle CPU is woken just to hand it to
+		 * the agent. (A per-CPU agent runs it on its own CPU.)
+		 */
+		if (resume_after_agent && bpf_cpumask_test_cpu(self, p->cpus_ptr))
+			return self;
+		return prev_cpu;
+	}
+	cpu = fast_select_cpu(p, prev_cpu, wake_flags, &direct, &claimed);
+	tctx->claimed_cpu = claimed;
+	if (direct) {
+		/* On a CPU already: no ops.enqueue follows to send the news. */
+		tctx->picked_by_bpf = 1;
+		stat_inc(GH_STAT_DIRECT_PICKS);
+		if (!tctx->runnable) {
+			note_runnable(tctx, false, self);
+			if (wake_flags & SCX_WAKE_TTWU)
+				send_wakeup_msg(tctx, p, queued_flag(), self, bpf_ktime_get_ns());
+		}
+	}
+	return cpu;
 }
 
 static __always_inline void enqueue_managed(struct task_struct *p, struct task_ctx *tctx,
@@ -222,6 +251,8 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	u64 now;
 
+	if (tctx && !tctx->runnable)
+		note_runnable(tctx, enq_flags & SCX_ENQ_WAKEUP, bpf_get_smp_processor_id());
 	if (tctx && (enq_flags & SCX_ENQ_REENQ))
 		reenq_note(p, tctx);
 	if (tctx && tctx->is_agent) {
@@ -285,31 +316,6 @@ pick:
 		fast_pick(cpu);
 }
 
-void BPF_STRUCT_OPS(ghost_hybrid_runnable, struct task_struct *p, u64 enq_flags)
-{
-	struct task_ctx *tctx = lookup_task_ctx(p);
-	struct gh_status_word *sw;
-
-	if (!tctx)
-		return;
-	tctx->runnable = 1;
-	if (!is_managed(tctx))
-		return;
-	sw = task_sw_of(tctx);
-	if (sw)
-		__sync_fetch_and_or(&sw->flags, GH_SW_TASK_RUNNABLE);
-	if (!(enq_flags & SCX_ENQ_WAKEUP))
-		return;
-	/* Put on a CPU by select_cpu already: no enqueue follows. */
-	if (fast_path_on() && tctx->picked_by_bpf) {
-		send_wakeup_msg(tctx, p, queued_flag(), bpf_get_smp_processor_id(),
-				bpf_ktime_get_ns());
-		return;
-	}
-	tctx->news_pending = GH_MSG_TASK_WAKEUP;
-	tctx->waker_cpu = bpf_get_smp_processor_id();
-}
-
 void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -320,6 +326,13 @@ void BPF_STRUCT_OPS(ghost_hybrid_running, struct task_struct *p)
 
 	if (!tctx)
 		return;
+	/*
+	 * Runnable by a path with no ops.enqueue: a running task put back
+	 * after a property change (resuming: no news), or an exiting task's
+	 * wakeup.
+	 */
+	if (!tctx->runnable)
+		note_runnable(tctx, !tctx->resuming, cpu);
 	cpu_mark_free(cpu);
 	if (tctx->reenq_streak)
 		reenq_note_ran(tctx);
@@ -417,6 +430,7 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	if (!tctx)
 		return;
 	tctx->oncpu = 0;
+	tctx->stop_time = now;
 	sw = task_sw_of(tctx);
 	if (sw) {
 		runtime = sw->runtime + (now - tctx->run_start);
@@ -486,11 +500,15 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 		__sync_fetch_and_and(&sw->flags, ~GH_SW_TASK_RUNNABLE);
 	if (deq_flags & SCX_DEQ_SLEEP)
 		tctx->resuming = 0;
-	/* As in ghOSt, an exiting task's final switch-out is a BLOCKED too:
-	 * TASK_DEAD then follows from ops.disable. */
+	/*
+	 * As in ghOSt, an exiting task's final switch-out is a BLOCKED too:
+	 * TASK_DEAD then follows from ops.disable. A task falls asleep only
+	 * while it runs, so ops.stopping has just taken it off its CPU: the
+	 * message carries that moment, with no second clock read.
+	 */
 	if (deq_flags & SCX_DEQ_SLEEP)
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
-				  sw ? sw->runtime : 0, bpf_ktime_get_ns());
+				  sw ? sw->runtime : 0, tctx->stop_time);
 }
 
 bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_struct *to)
@@ -720,7 +738,6 @@ struct sched_ext_ops ghost_hybrid_ops = {
 	.select_cpu = (void *)ghost_hybrid_select_cpu,
 	.enqueue = (void *)ghost_hybrid_enqueue,
 	.dispatch = (void *)ghost_hybrid_dispatch,
-	.runnable = (void *)ghost_hybrid_runnable,
 	.running = (void *)ghost_hybrid_running,
 	.stopping = (void *)ghost_hybrid_stopping,
 	.quiescent = (void *)ghost_hybrid_quiescent,

@@ -366,6 +366,8 @@ enum gh_rq_flags {
  * waits this long is in it, one that left is gone at most this much later.
  */
 #define GH_RQ_MIRROR_NS (10ULL * 1000 * 1000)
+/* The most queued tasks the `runqueue` map shows at once. */
+#define GH_RQ_MIRROR_MAX 1024
 
 /* One queued task, as the `runqueue` map (key: gtid) shows it. */
 struct gh_rq_entry {

@@ -96,30 +96,40 @@ struct {
 	__type(value, struct rq_mirror_timer);
 } rq_mirror_timers SEC(".maps");
 
-/* bpf_for_each_map_elem callback: drops the record of a task no longer queued. */
-static long rq_mirror_drop_gone(struct bpf_map *map, u64 *gtid, struct gh_rq_entry *e, void *unused)
+/*
+ * The gtids the map holds (at most GH_RQ_MIRROR_MAX: every record written
+ * is listed here), so that a refresh drops those no longer queued by
+ * looking at them alone: a walk of the hash map visits every one of its
+ * GH_MAX_TASKS buckets, about 0.5 ms in the guest, every 10 ms, on one CPU.
+ */
+/* Global, not static, and 8 bytes wide: the skeleton's bss struct must
+ * cover .bss exactly (dump.cc and --attach compare their sizes). */
+__u64 mirror_gtids[GH_RQ_MIRROR_MAX];
+__u64 mirror_nr;
+
+/* True if @gtid's task still waits in an owner's DSQ. */
+static __always_inline bool still_queued(u64 gtid)
 {
-	struct task_struct *p = bpf_task_from_pid(GH_GTID_PID(*gtid));
+	struct task_struct *p = bpf_task_from_pid(GH_GTID_PID(gtid));
 	struct task_ctx *tctx;
 	bool queued = false;
 
 	if (p) {
 		tctx = lookup_task_ctx(p);
-		queued = tctx && tctx->gtid == *gtid && READ_ONCE(tctx->owner) != GH_OWNER_NONE;
+		queued = tctx && tctx->gtid == gtid && READ_ONCE(tctx->owner) != GH_OWNER_NONE;
 		bpf_task_release(p);
 	}
-	if (!queued)
-		bpf_map_delete_elem(map, gtid);
-	return 0;
+	return queued;
 }
 
-/* Writes the record of every task waiting in DSQ @dsq. */
+/* Writes the record of every task waiting in DSQ @dsq (new ones while there is room). */
 static __always_inline void rq_mirror_add(u64 dsq)
 {
 	struct bpf_iter_scx_dsq it;
 	struct gh_rq_entry e = {};
 	struct task_struct *p;
 	struct task_ctx *tctx;
+	u64 n;
 
 	bpf_rcu_read_lock();
 	if (bpf_iter_scx_dsq_new(&it, dsq, 0) == 0) {
@@ -131,7 +141,15 @@ static __always_inline void rq_mirror_add(u64 dsq)
 			e.enqueue_time = tctx->queued_at;
 			e.flags = tctx->rq_flags;
 			e.owner = READ_ONCE(tctx->owner);
-			bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_ANY);
+			if (bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_EXIST) == 0)
+				continue;	/* listed already */
+			n = mirror_nr;
+			if (n >= GH_RQ_MIRROR_MAX)
+				continue;
+			if (bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_NOEXIST) == 0) {
+				mirror_gtids[n] = e.gtid;
+				mirror_nr = n + 1;
+			}
 		}
 	}
 	bpf_iter_scx_dsq_destroy(&it);
@@ -141,7 +159,26 @@ static __always_inline void rq_mirror_add(u64 dsq)
 /* Makes the `runqueue` map show what waits in the two owners' DSQs now. */
 static int runqueue_mirror_refresh(void *map, int *key, struct bpf_timer *timer)
 {
-	bpf_for_each_map_elem(&runqueue, rq_mirror_drop_gone, NULL, 0);
+	u32 i, n = mirror_nr;
+	u64 gtid, k;
+
+	/* The kept ones move to the front; the cursor lives in memory, where
+	 * the verifier need not follow each value it takes. */
+	mirror_nr = 0;
+	bpf_for(i, 0, n) {
+		if (i >= GH_RQ_MIRROR_MAX)
+			break;
+		gtid = mirror_gtids[i];
+		if (!still_queued(gtid)) {
+			bpf_map_delete_elem(&runqueue, &gtid);
+			continue;
+		}
+		k = mirror_nr;
+		if (k < GH_RQ_MIRROR_MAX) {
+			mirror_gtids[k] = gtid;
+			mirror_nr = k + 1;
+		}
+	}
 	rq_mirror_add(GH_DSQ_AGENT);
 	rq_mirror_add(GH_DSQ_BPF);
 	bpf_timer_start(timer, GH_RQ_MIRROR_NS, 0);

@@ -244,8 +244,9 @@ std::vector<uint64_t> DumpQueuedGtids(uint32_t owner = GH_OWNER_BPF) {
 
 // Tests that with the fast path on and no agent decisions at all, 200
 // short-lived tasks all run to completion, that `bpftool map dump` shows
-// them queued as typed records while they wait, and that each BPF pick
-// advanced the picked task's Tseq.
+// them queued as typed records while they wait and none once they are
+// gone (the map is rewritten every GH_RQ_MIRROR_NS), and that each BPF
+// pick advanced the picked task's Tseq.
 TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
   // One enclave CPU, so that tasks visibly wait in the runqueue.
   BpfSchedulerOptions o = Opts(true);
@@ -287,6 +288,10 @@ TEST(FastPath, RunsShortLivedTasksWithoutAnyAgentDecision) {
   ASSERT_TRUE(WIFEXITED(status)) << "spawner did not finish";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "not every task completed";
   EXPECT_GT(max_queued, 0u) << "the runqueue dump never showed a waiting task";
+  EXPECT_TRUE(H.WaitUntil(
+      [] { return DumpQueuedGtids(GH_OWNER_BPF).empty() && DumpQueuedGtids(GH_OWNER_AGENT).empty(); },
+      kWait))
+      << "the runqueue map still lists tasks that have run and exited";
   H.Drain();
 
   // Every task was born and died; every pick advanced its Tseq.
