@@ -245,15 +245,11 @@ int gh_local_yield(struct gh_agent_args *args)
 
 /* The handoff watchdog: a timer that moves the global role off a CPU a
  * higher class has held for handoff_delay_ns. */
-struct handoff_timer {
-	struct bpf_timer timer;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct handoff_timer);
+	__type(value, struct periodic_timer);
 } handoff_timers SEC(".maps");
 
 /*
@@ -309,14 +305,7 @@ static int handoff_timer_fn(void *map, int *key, struct bpf_timer *timer)
 /* Arms the handoff watchdog; called from ops.init. */
 static __always_inline s32 handoff_timer_arm(void)
 {
-	u32 zero = 0;
-	struct handoff_timer *t = bpf_map_lookup_elem(&handoff_timers, &zero);
-
-	if (!t)
-		return -ENOENT;
-	bpf_timer_init(&t->timer, &handoff_timers, 1 /* CLOCK_MONOTONIC */);
-	bpf_timer_set_callback(&t->timer, handoff_timer_fn);
-	return bpf_timer_start(&t->timer, handoff_delay_ns / 2, 0);
+	return periodic_timer_arm(&handoff_timers, handoff_timer_fn, handoff_delay_ns / 2);
 }
 
 #endif /* GHOST_HYBRID_AGENTS_BPF_H */

@@ -173,6 +173,27 @@ struct {
 	__type(value, struct task_ctx);
 } task_ctxs SEC(".maps");
 
+/* A BPF timer, alone in a one-slot array map (the kernel keeps timers in maps). */
+struct periodic_timer {
+	struct bpf_timer timer;
+};
+
+/*
+ * Starts the timer of one-slot map @map: @fn runs after @ns, and again
+ * each time it restarts the timer itself. Called from ops.init.
+ */
+static __always_inline s32 periodic_timer_arm(void *map, void *fn, u64 ns)
+{
+	u32 zero = 0;
+	struct periodic_timer *t = bpf_map_lookup_elem(map, &zero);
+
+	if (!t)
+		return -ENOENT;
+	bpf_timer_init(&t->timer, map, 1 /* CLOCK_MONOTONIC */);
+	bpf_timer_set_callback(&t->timer, fn);
+	return bpf_timer_start(&t->timer, ns, 0);
+}
+
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 {
 	return bpf_task_storage_get(&task_ctxs, p, 0, 0);

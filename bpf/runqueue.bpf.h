@@ -85,15 +85,11 @@ static __always_inline void custody_end(struct task_ctx *tctx)
 				 GH_OWNER_NONE);
 }
 
-struct rq_mirror_timer {
-	struct bpf_timer timer;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
-	__type(value, struct rq_mirror_timer);
+	__type(value, struct periodic_timer);
 } rq_mirror_timers SEC(".maps");
 
 /*
@@ -188,14 +184,7 @@ static int runqueue_mirror_refresh(void *map, int *key, struct bpf_timer *timer)
 /* Starts the mirror's timer; called from ops.init. */
 static __always_inline s32 runqueue_mirror_arm(void)
 {
-	u32 zero = 0;
-	struct rq_mirror_timer *t = bpf_map_lookup_elem(&rq_mirror_timers, &zero);
-
-	if (!t)
-		return -ENOENT;
-	bpf_timer_init(&t->timer, &rq_mirror_timers, 1 /* CLOCK_MONOTONIC */);
-	bpf_timer_set_callback(&t->timer, runqueue_mirror_refresh);
-	return bpf_timer_start(&t->timer, GH_RQ_MIRROR_NS, 0);
+	return periodic_timer_arm(&rq_mirror_timers, runqueue_mirror_refresh, GH_RQ_MIRROR_NS);
 }
 
 /*

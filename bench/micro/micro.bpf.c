@@ -79,7 +79,8 @@ int bench_send(struct bench_send_args *args)
 	struct task_ctx *tctx = bench_task_ctx();
 
 	if (tctx)
-		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, args->cpu, args->runtime);
+		send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, args->cpu, args->runtime,
+				  bpf_ktime_get_ns());
 	return 0;
 }
 
@@ -95,7 +96,7 @@ int bench_send_batch(struct bench_send_args *args)
 		tctx = bench_task_ctx();
 		if (tctx)
 			send_task_off_msg(tctx, GH_MSG_TASK_PREEMPT, 0, args->cpu,
-					  args->runtime);
+					  args->runtime, bpf_ktime_get_ns());
 	}
 	args->elapsed_ns = bpf_ktime_get_ns() - t0;
 	return 0;
