@@ -151,7 +151,6 @@ struct task_ctx {
 	u32 rq_flags;		/* enum gh_rq_flags: why it is queued */
 	u64 nudged_at;		/* when forgotten_task_nudge last flagged it */
 	u64 run_start;
-	u64 stop_time;		/* when it last left a CPU (ops.stopping) */
 	u32 weight;		/* last reported, to tell changes from reports */
 	u32 reenq_streak;	/* SCX_ENQ_REENQ enqueues since it last ran */
 	u64 slice_ns;		/* the slice of its last commit or pick */

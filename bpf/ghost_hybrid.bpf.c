@@ -430,7 +430,6 @@ void BPF_STRUCT_OPS(ghost_hybrid_stopping, struct task_struct *p, bool runnable)
 	if (!tctx)
 		return;
 	tctx->oncpu = 0;
-	tctx->stop_time = now;
 	sw = task_sw_of(tctx);
 	if (sw) {
 		runtime = sw->runtime + (now - tctx->run_start);
@@ -503,12 +502,13 @@ void BPF_STRUCT_OPS(ghost_hybrid_quiescent, struct task_struct *p, u64 deq_flags
 	/*
 	 * As in ghOSt, an exiting task's final switch-out is a BLOCKED too:
 	 * TASK_DEAD then follows from ops.disable. A task falls asleep only
-	 * while it runs, so ops.stopping has just taken it off its CPU: the
-	 * message carries that moment, with no second clock read.
+	 * while it runs, so ops.stopping has just taken it off its CPU and
+	 * stamped the status word's switch_time: the message carries that
+	 * moment, with no second clock read.
 	 */
 	if (deq_flags & SCX_DEQ_SLEEP)
 		send_task_off_msg(tctx, GH_MSG_TASK_BLOCKED, 0, scx_bpf_task_cpu(p),
-				  sw ? sw->runtime : 0, tctx->stop_time);
+				  sw ? sw->runtime : 0, sw ? sw->switch_time : bpf_ktime_get_ns());
 }
 
 bool BPF_STRUCT_OPS(ghost_hybrid_yield, struct task_struct *from, struct task_struct *to)

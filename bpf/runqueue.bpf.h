@@ -97,9 +97,9 @@ struct {
  * is listed here), so that a refresh drops those no longer queued by
  * looking at them alone: a walk of the hash map visits every one of its
  * GH_MAX_TASKS buckets, about 0.5 ms in the guest, every 10 ms, on one CPU.
+ * Global, not static, and 8 bytes wide: the skeleton's bss struct must
+ * cover .bss exactly (dump.cc and --attach compare their sizes).
  */
-/* Global, not static, and 8 bytes wide: the skeleton's bss struct must
- * cover .bss exactly (dump.cc and --attach compare their sizes). */
 __u64 mirror_gtids[GH_RQ_MIRROR_MAX];
 __u64 mirror_nr;
 
