@@ -299,7 +299,9 @@ void BPF_STRUCT_OPS(ghost_hybrid_dispatch, s32 cpu, struct task_struct *prev)
 
 	/* Asked for work: no higher class has anything runnable here. */
 	cpu_mark_free(cpu);
-	if (!prev)
+	/* A @prev that went to sleep has no slice to renew and is no agent
+	 * that keeps running: no need to look it up. */
+	if (!prev || !(prev->scx.flags & SCX_TASK_QUEUED))
 		goto pick;
 	pctx = lookup_task_ctx(prev);
 	if (slice_renew(prev, pctx))

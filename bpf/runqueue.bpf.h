@@ -188,6 +188,24 @@ static __always_inline s32 runqueue_mirror_arm(void)
 }
 
 /*
+ * Stamps @p's arrival in the fast queue where fast_pick_own can read it
+ * without a task-storage lookup: in p->scx.dsq_vtime, which only vtime
+ * (priority) DSQs use, on the scheduler clock, a few loads where
+ * bpf_ktime_get_ns() reads the clock source. A task the agent releases
+ * to the queue keeps its older stamp: it is passed over less, not more.
+ */
+static __always_inline void fast_queue_stamp(struct task_struct *p)
+{
+	p->scx.dsq_vtime = scx_bpf_now();
+}
+
+/* True if the fast queue's head @head has waited longer than a pick slice. */
+static __always_inline bool fast_queue_head_aged(struct task_struct *head)
+{
+	return scx_bpf_now() - head->scx.dsq_vtime > pick_slice_ns;
+}
+
+/*
  * Kicks one idle enclave CPU so that it pops the fast path's queue: the
  * one select_cpu claimed (@claimed), else the first idle one. Not after a
  * wakeup whose select_cpu just found every allowed CPU busy: a second look
@@ -228,6 +246,8 @@ static __always_inline void custody_enqueue(struct task_struct *p, struct task_c
 		flags |= GH_RQ_F_PREEMPTED;
 	tctx->slice_ns = 0;	/* the next decision gives it a slice */
 	custody_record(tctx, fast ? GH_OWNER_BPF : GH_OWNER_AGENT, flags, now);
+	if (fast)
+		fast_queue_stamp(p);
 	scx_bpf_dsq_insert(p, fast ? GH_DSQ_BPF : GH_DSQ_AGENT, pick_slice_ns,
 			   front ? SCX_ENQ_HEAD : 0);
 	if (fast)
@@ -279,7 +299,6 @@ static __always_inline bool fast_pick_own(s32 cpu)
 {
 	struct task_struct *p, *head = NULL;
 	struct bpf_iter_scx_dsq it;
-	struct task_ctx *hctx;
 	bool moved = false;
 	u32 depth = 0;
 
@@ -293,8 +312,7 @@ static __always_inline bool fast_pick_own(s32 cpu)
 				continue;
 			}
 			/* Passing over the head: only if it has not waited a slice. */
-			hctx = head ? lookup_task_ctx(head) : NULL;
-			if (!hctx || bpf_ktime_get_ns() - hctx->queued_at <= pick_slice_ns)
+			if (!head || !fast_queue_head_aged(head))
 				moved = scx_bpf_dsq_move(&it, p, SCX_DSQ_LOCAL, 0);
 			break;
 		}
