@@ -272,9 +272,14 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 	if (owned_queued(GH_OWNER_BPF) <= 0) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
 		*direct = true;
-	} else {
+	} else if (cpu != bpf_get_smp_processor_id()) {
 		*claimed = cpu;
 	}
+	/*
+	 * Else a sync wakeup got the waker's own CPU, which is busy (the
+	 * kernel offers it when some other CPU is idle and the waker is about
+	 * to sleep): it claims nothing, and ops.enqueue kicks an idle CPU.
+	 */
 	return cpu;
 }
 
