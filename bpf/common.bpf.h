@@ -48,7 +48,7 @@ char _license[] SEC("license") = "GPL";
 /* ---- load-time settings (set by the loader through skel->rodata) ---- */
 const volatile bool bpf_pick;		/* the fast path: BPF runs queued tasks */
 const volatile __u64 txn_slice_ns = SCX_SLICE_INF; /* committed tasks */
-const volatile __u64 pick_slice_ns = 20000000;	/* fast-path picks */
+const volatile __u64 pick_slice_ns = GH_DEFAULT_SLICE_NS;	/* fast-path picks */
 const volatile __u64 agent_slice_ns = SCX_SLICE_INF;
 /* A task waiting in the agent's DSQ this long is treated as forgotten by
  * its agent (forgotten_task_nudge); the loader sets it below the watchdog. */

@@ -44,6 +44,9 @@ enum gh_limits {
 	 * at a quarter of the channel. */
 	GH_NEWS_WAKE_MSGS = 64,
 	GH_RINGBUF_HDR_BYTES = 8,	/* a BPF ring buffer record's header */
+	/* The slice of a committed or picked task unless --slice says
+	 * otherwise: 20 ms, the fair class's order of magnitude. */
+	GH_DEFAULT_SLICE_NS = 20000000,
 };
 
 /*

@@ -25,7 +25,7 @@ ABSL_FLAG(std::string, cpus, "",
 ABSL_FLAG(int, global_cpu, -1,
           "CPU of the centralized model's global agent (must be in --cpus). Default: the "
           "first enclave CPU.");
-ABSL_FLAG(absl::Duration, slice, absl::Milliseconds(20),
+ABSL_FLAG(absl::Duration, slice, absl::Nanoseconds(GH_DEFAULT_SLICE_NS),
           "Time slice of every task an agent commits or the fast path picks, enforced by the "
           "kernel, in both models, e.g. 5ms; 'inf' for none (pure FIFO: a task runs until it "
           "blocks or yields, and a CPU-bound one starves the tasks queued behind it until "

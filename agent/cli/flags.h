@@ -42,7 +42,7 @@ struct Config {
   Model model = Model::kCentralized;
   std::vector<int> cpus;          // the enclave; empty = all
   int global_cpu = -1;            // -1: first enclave CPU
-  absl::Duration slice = absl::Milliseconds(20);
+  absl::Duration slice = absl::Nanoseconds(GH_DEFAULT_SLICE_NS);
   absl::Duration agent_spin = absl::ZeroDuration();
   absl::Duration global_cpu_after = absl::Milliseconds(2);
   absl::Duration watchdog = absl::Seconds(5);

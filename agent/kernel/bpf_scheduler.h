@@ -37,7 +37,7 @@ struct BpfSchedulerOptions {
   bool bpf_pick = false;                     // the in-kernel fast path
   absl::Duration watchdog = absl::Seconds(5);
   absl::Duration txn_slice = absl::InfiniteDuration();  // committed tasks
-  absl::Duration pick_slice = absl::Milliseconds(20);   // fast-path picks
+  absl::Duration pick_slice = absl::Nanoseconds(GH_DEFAULT_SLICE_NS);  // fast-path picks
   std::vector<int> enclave;        // CPUs the scheduler may use; empty: all
   int nr_channels = 1;             // default channel + per-CPU channels
   // Bytes of each channel ring: a power of two, at least a page. A full
