@@ -255,6 +255,20 @@ static __always_inline void custody_enqueue(struct task_struct *p, struct task_c
 }
 
 /*
+ * True if the kernel's choice @cpu is this CPU with a task running on it:
+ * a sync wakeup (pipes, sockets), for which the kernel offers the waker's
+ * own CPU when some other CPU is idle and the waker's local DSQ is empty,
+ * the waker being about to sleep. That CPU is busy, not idle: claimed and
+ * kicked with SCX_KICK_IDLE it would do nothing, and the idle one would
+ * stay idle. (A wakeup from an interrupt on an idle CPU runs with the idle
+ * task, pid 0, as current: that CPU is idle, and claims itself.)
+ */
+static __always_inline bool waker_cpu_offered(s32 cpu)
+{
+	return cpu == bpf_get_smp_processor_id() && (u32)bpf_get_current_pid_tgid() != 0;
+}
+
+/*
  * ops.select_cpu's fast path: returns the CPU to wake @p on; on an idle
  * CPU with nothing queued ahead of it, @p is inserted there directly and
  * *@direct set.
@@ -272,14 +286,9 @@ static __always_inline s32 fast_select_cpu(struct task_struct *p, s32 prev_cpu,
 	if (owned_queued(GH_OWNER_BPF) <= 0) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, pick_slice_ns, 0);
 		*direct = true;
-	} else if (cpu != bpf_get_smp_processor_id()) {
+	} else if (!waker_cpu_offered(cpu)) {
 		*claimed = cpu;
 	}
-	/*
-	 * Else a sync wakeup got the waker's own CPU, which is busy (the
-	 * kernel offers it when some other CPU is idle and the waker is about
-	 * to sleep): it claims nothing, and ops.enqueue kicks an idle CPU.
-	 */
 	return cpu;
 }
 
