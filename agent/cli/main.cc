@@ -414,9 +414,9 @@ int Run(const Config& cfg) {
 int main(int argc, char** argv) {
   // Debian's Abseil is built with Mutex deadlock detection on, a debugging
   // aid that tracks every lock in a graph: about 190 instructions per lock,
-  // two thirds of what the agent spends on a message (TaskAllocator locks
-  // once per message; bench/latency/FINDINGS.md, eighth run). The unit
-  // tests keep it on, where it finds lock-order bugs.
+  // two thirds of what the agent spent on a message (the per-CPU model's
+  // TaskAllocator locks once per message; bench/latency/FINDINGS.md, eighth
+  // run). The unit tests keep it on, where it finds lock-order bugs.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<gh::Config> cfg = gh::ParseCommandLine(argc, argv);
   if (!cfg.ok()) return gh::Fail(gh::kExitUsage, cfg.status());

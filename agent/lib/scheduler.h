@@ -4,11 +4,12 @@
 //
 // A Scheduler owns the policy's state for the CPUs of one enclave and talks
 // to the kernel side only through Enclave, so it runs unchanged on the real
-// and the simulated backend. BasicDispatchScheduler<TaskType> adds ghOSt's
-// message dispatch: DispatchMessage() looks the task up by gtid (creating it
-// on TASK_NEW), calls the handler for the message type and then advances the
-// task's seqnum to the message's (except for TASK_NEW, whose handler sets it,
-// and DEAD/DEPARTED, whose handlers free the task).
+// and the simulated backend. BasicDispatchScheduler<TaskType, Locking> adds
+// ghOSt's message dispatch: DispatchMessage() looks the task up by gtid
+// (creating it on TASK_NEW), calls the handler for the message type and then
+// advances the task's seqnum to the message's (except for TASK_NEW, whose
+// handler sets it, and DEAD/DEPARTED, whose handlers free the task). Its
+// TaskAllocator locks as Locking says (task.h).
 //
 // Lost messages. When a channel is full the kernel side drops the message,
 // counts the loss in the task's status word (msgs_lost) and wakes the
@@ -129,7 +130,7 @@ struct TaskSnapshot {
   int cpu = -1;          // where it runs (on_cpu) or last ran
 };
 
-template <typename TaskType>
+template <typename TaskType, AllocatorLocking Locking = AllocatorLocking::kThreadSafe>
 class BasicDispatchScheduler : public Scheduler {
  public:
   BasicDispatchScheduler(Enclave* enclave, CpuList cpus)
@@ -149,7 +150,7 @@ class BasicDispatchScheduler : public Scheduler {
   // read here) are then skipped as a resync's are.
   int DiscoverTasks() override;
 
-  TaskAllocator<TaskType>* allocator() { return &allocator_; }
+  TaskAllocator<TaskType, Locking>* allocator() { return &allocator_; }
 
  protected:
   // Brings `task`, in whatever state the scheduler had it, in line with
@@ -189,11 +190,11 @@ class BasicDispatchScheduler : public Scheduler {
   // Splits a runnable task's wait for a CPU into hops (hop_latency.h).
   void NoteWait(TaskType* task, const Message& msg);
 
-  TaskAllocator<TaskType> allocator_;
+  TaskAllocator<TaskType, Locking> allocator_;
 };
 
-template <typename TaskType>
-bool BasicDispatchScheduler<TaskType>::AppliedByResync(const TaskType* task,
+template <typename TaskType, AllocatorLocking Locking>
+bool BasicDispatchScheduler<TaskType, Locking>::AppliedByResync(const TaskType* task,
                                                        const Message& msg) {
   if (!task->resynced) return false;
   if (msg.seqnum() <= task->seqnum) return true;
@@ -210,8 +211,8 @@ bool BasicDispatchScheduler<TaskType>::AppliedByResync(const TaskType* task,
   }
 }
 
-template <typename TaskType>
-void BasicDispatchScheduler<TaskType>::ForgetTask(TaskType* task, const Message& msg,
+template <typename TaskType, AllocatorLocking Locking>
+void BasicDispatchScheduler<TaskType, Locking>::ForgetTask(TaskType* task, const Message& msg,
                                                   bool dead) {
   const uint32_t sw_index = task->sw_index;
   const uint64_t gtid = task->gtid;
@@ -223,8 +224,8 @@ void BasicDispatchScheduler<TaskType>::ForgetTask(TaskType* task, const Message&
   enclave()->FreeTaskStatusWord(sw_index, gtid);
 }
 
-template <typename TaskType>
-bool BasicDispatchScheduler<TaskType>::Resync(TaskType* task) {
+template <typename TaskType, AllocatorLocking Locking>
+bool BasicDispatchScheduler<TaskType, Locking>::Resync(TaskType* task) {
   const StatusWord& sw = task->status_word;
   const uint32_t lost = sw.msgs_lost();
   TaskSnapshot snap;
@@ -256,8 +257,8 @@ bool BasicDispatchScheduler<TaskType>::Resync(TaskType* task) {
   return true;
 }
 
-template <typename TaskType>
-void BasicDispatchScheduler<TaskType>::RecoverLostMessages(
+template <typename TaskType, AllocatorLocking Locking>
+void BasicDispatchScheduler<TaskType, Locking>::RecoverLostMessages(
     const std::function<bool(const TaskType*)>& mine, bool adopt) {
   std::vector<TaskType*> lost;
   allocator_.ForEachTask([&](TaskType* t) {
@@ -285,8 +286,8 @@ void BasicDispatchScheduler<TaskType>::RecoverLostMessages(
   }
 }
 
-template <typename TaskType>
-bool BasicDispatchScheduler<TaskType>::AdoptFromStatusWord(uint32_t i, const StatusWord& sw) {
+template <typename TaskType, AllocatorLocking Locking>
+bool BasicDispatchScheduler<TaskType, Locking>::AdoptFromStatusWord(uint32_t i, const StatusWord& sw) {
   gh_msg m = {};
   m.hdr.type = GH_MSG_TASK_NEW;
   m.hdr.length = sizeof(m);
@@ -303,8 +304,8 @@ bool BasicDispatchScheduler<TaskType>::AdoptFromStatusWord(uint32_t i, const Sta
   return Resync(task);
 }
 
-template <typename TaskType>
-int BasicDispatchScheduler<TaskType>::DiscoverTasks() {
+template <typename TaskType, AllocatorLocking Locking>
+int BasicDispatchScheduler<TaskType, Locking>::DiscoverTasks() {
   int adopted = 0;
   for (uint32_t i = 0; i < GH_MAX_TASKS; ++i) {
     const StatusWord sw = enclave()->TaskStatusWord(i);
@@ -316,8 +317,8 @@ int BasicDispatchScheduler<TaskType>::DiscoverTasks() {
   return adopted;
 }
 
-template <typename TaskType>
-void BasicDispatchScheduler<TaskType>::NoteWait(TaskType* task, const Message& msg) {
+template <typename TaskType, AllocatorLocking Locking>
+void BasicDispatchScheduler<TaskType, Locking>::NoteWait(TaskType* task, const Message& msg) {
   switch (msg.type()) {
     case GH_MSG_TASK_WAKEUP:
     case GH_MSG_TASK_PREEMPT:
@@ -345,8 +346,8 @@ void BasicDispatchScheduler<TaskType>::NoteWait(TaskType* task, const Message& m
   }
 }
 
-template <typename TaskType>
-void BasicDispatchScheduler<TaskType>::DispatchMessage(const Message& msg) {
+template <typename TaskType, AllocatorLocking Locking>
+void BasicDispatchScheduler<TaskType, Locking>::DispatchMessage(const Message& msg) {
   stats().CountMessage(msg.type());
   if (msg.is_cpu_msg()) {
     switch (msg.type()) {

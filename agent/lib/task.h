@@ -21,7 +21,6 @@
 #include <unordered_map>
 #include <utility>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
@@ -101,14 +100,24 @@ struct Task {
   uint64_t runnable_since_ns = 0;
 };
 
+// How a TaskAllocator keeps its map safe: with a lock of its own around each
+// call (kThreadSafe: several agent threads decide at once, as in the per-CPU
+// model), or by its scheduler serializing every call (kCallerSerialized: the
+// centralized model, whose calls all come inside its round lock or before
+// the agent threads start). The lock is about a fifth of the work the
+// agent does per message (bench/latency/FINDINGS.md, the thirteenth run), so a
+// scheduler that serializes anyway does without it. ghOSt has the same
+// pair (SingleThreadMallocTaskAllocator, ThreadSafeMallocTaskAllocator).
+enum class AllocatorLocking { kThreadSafe, kCallerSerialized };
+
 // Owns the agent's tasks. TaskType must derive from Task and be constructible
-// from (gtid, StatusWord).
-template <typename TaskType>
+// from (gtid, StatusWord). Thread safety: as `Locking` says.
+template <typename TaskType, AllocatorLocking Locking = AllocatorLocking::kThreadSafe>
 class TaskAllocator {
  public:
   // Returns the task of `gtid`, or nullptr if it is unknown.
   TaskType* GetTask(uint64_t gtid) const {
-    absl::MutexLock l(&mu_);
+    Guard g(this);
     auto it = tasks_.find(gtid);
     return it == tasks_.end() ? nullptr : it->second.get();
   }
@@ -116,7 +125,7 @@ class TaskAllocator {
   // Returns {task, true} after creating the task of `gtid`, or
   // {existing task, false} if it already exists.
   std::pair<TaskType*, bool> GetOrCreate(uint64_t gtid, StatusWord sw) {
-    absl::MutexLock l(&mu_);
+    Guard g(this);
     auto& slot = tasks_[gtid];
     if (slot) return {slot.get(), false};
     slot = std::make_unique<TaskType>(gtid, sw);
@@ -125,29 +134,45 @@ class TaskAllocator {
 
   // Destroys `task`. REQUIRES: it came from this allocator.
   void FreeTask(TaskType* task) {
-    absl::MutexLock l(&mu_);
+    Guard g(this);
     auto it = tasks_.find(task->gtid);
     GH_CHECK(it != tasks_.end() && it->second.get() == task);
     tasks_.erase(it);
   }
 
   size_t size() const {
-    absl::MutexLock l(&mu_);
+    Guard g(this);
     return tasks_.size();
   }
 
   // Calls fn(task) for every task, in no particular order, until fn returns
   // false. REQUIRES: fn does not call back into the allocator.
   void ForEachTask(const std::function<bool(TaskType*)>& fn) const {
-    absl::MutexLock l(&mu_);
+    Guard g(this);
     for (auto& [gtid, task] : tasks_)
       if (!fn(task.get())) return;
   }
 
  private:
+  // Holds mu_ for a call, unless the caller serializes.
+  class Guard {
+   public:
+    explicit Guard(const TaskAllocator* a) : mu_(Locking == AllocatorLocking::kThreadSafe
+                                                     ? &a->mu_ : nullptr) {
+      if (mu_) mu_->Lock();
+    }
+    ~Guard() {
+      if (mu_) mu_->Unlock();
+    }
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    absl::Mutex* const mu_;
+  };
+
   mutable absl::Mutex mu_;
-  std::unordered_map<uint64_t, std::unique_ptr<TaskType>> tasks_
-      ABSL_GUARDED_BY(mu_);
+  std::unordered_map<uint64_t, std::unique_ptr<TaskType>> tasks_;  // under mu_ or the caller's
 };
 
 }  // namespace gh

@@ -47,7 +47,9 @@
 // move bumps both agents' Aseq, so an agent that decided to park just
 // before it became global retries instead (no lost wakeup). global_mu()
 // keeps the new holder out of the scheduler until the old one, possibly
-// stopped in mid-round, has finished that round.
+// stopped in mid-round, has finished that round. Since every use of the
+// tasks is inside it (or before the agent threads start), the task
+// allocator takes no lock of its own (AllocatorLocking::kCallerSerialized).
 #ifndef GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 #define GHOST_HYBRID_AGENT_SCHEDULERS_FIFO_CENTRALIZED_H_
 
@@ -103,7 +105,7 @@ struct CentralizedFifoConfig {
 };
 
 class CentralizedFifoScheduler
-    : public BasicDispatchScheduler<CentralizedFifoTask> {
+    : public BasicDispatchScheduler<CentralizedFifoTask, AllocatorLocking::kCallerSerialized> {
  public:
   using BarrierToken = StatusWord::BarrierToken;
 
