@@ -105,9 +105,9 @@ struct Task {
 // model), or by its scheduler serializing every call (kCallerSerialized: the
 // centralized model, whose calls all come inside its round lock or before
 // the agent threads start). The lock is about a fifth of the work the
-// agent does per message (bench/latency/FINDINGS.md, the thirteenth run), so a
-// scheduler that serializes anyway does without it. ghOSt has the same
-// pair (SingleThreadMallocTaskAllocator, ThreadSafeMallocTaskAllocator).
+// agent does per message (bench/latency/FINDINGS.md, the thirteenth run),
+// so a scheduler that serializes anyway does without it. ghOSt has the
+// same pair (SingleThreadMallocTaskAllocator, ThreadSafeMallocTaskAllocator).
 enum class AllocatorLocking { kThreadSafe, kCallerSerialized };
 
 // Owns the agent's tasks. TaskType must derive from Task and be constructible
