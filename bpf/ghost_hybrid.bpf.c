@@ -276,13 +276,13 @@ void BPF_STRUCT_OPS(ghost_hybrid_enqueue, struct task_struct *p, u64 enq_flags)
  * wants this one, @prev runs on with a new slice, with no round trip
  * through the agent. Only a task a decision put here has a slice to
  * renew (slice_ns): one that switched in while running, or that the
- * kernel ran by itself, goes through custody like any other.
+ * kernel ran by itself, goes through custody like any other. REQUIRES:
+ * @prev is still queued (ops.dispatch looks only then).
  */
 static __always_inline bool slice_renew(struct task_struct *prev, struct task_ctx *tctx)
 {
 	if (!is_managed(tctx) || !tctx->slice_ns || tctx->yielding || tctx->news_pending ||
-	    !(prev->scx.flags & SCX_TASK_QUEUED) || prev->scx.slice > 0 ||
-	    task_migration_disabled(prev))
+	    prev->scx.slice > 0 || task_migration_disabled(prev))
 		return false;
 	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL) || owned_queued(GH_OWNER_AGENT) > 0 ||
 	    owned_queued(GH_OWNER_BPF) > 0 || locked_cpu_runs_higher_class())

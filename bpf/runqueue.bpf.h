@@ -103,6 +103,17 @@ struct {
 __u64 mirror_gtids[GH_RQ_MIRROR_MAX];
 __u64 mirror_nr;
 
+/* Lists @gtid among the records the map holds, if there is room. */
+static __always_inline void mirror_list(u64 gtid)
+{
+	u64 n = mirror_nr;
+
+	if (n < GH_RQ_MIRROR_MAX) {
+		mirror_gtids[n] = gtid;
+		mirror_nr = n + 1;
+	}
+}
+
 /* True if @gtid's task still waits in an owner's DSQ. */
 static __always_inline bool still_queued(u64 gtid)
 {
@@ -125,7 +136,6 @@ static __always_inline void rq_mirror_add(u64 dsq)
 	struct gh_rq_entry e = {};
 	struct task_struct *p;
 	struct task_ctx *tctx;
-	u64 n;
 
 	bpf_rcu_read_lock();
 	if (bpf_iter_scx_dsq_new(&it, dsq, 0) == 0) {
@@ -139,13 +149,10 @@ static __always_inline void rq_mirror_add(u64 dsq)
 			e.owner = READ_ONCE(tctx->owner);
 			if (bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_EXIST) == 0)
 				continue;	/* listed already */
-			n = mirror_nr;
-			if (n >= GH_RQ_MIRROR_MAX)
-				continue;
-			if (bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_NOEXIST) == 0) {
-				mirror_gtids[n] = e.gtid;
-				mirror_nr = n + 1;
-			}
+			/* No record the list would not hold. */
+			if (mirror_nr < GH_RQ_MIRROR_MAX &&
+			    bpf_map_update_elem(&runqueue, &e.gtid, &e, BPF_NOEXIST) == 0)
+				mirror_list(e.gtid);
 		}
 	}
 	bpf_iter_scx_dsq_destroy(&it);
@@ -156,7 +163,7 @@ static __always_inline void rq_mirror_add(u64 dsq)
 static int runqueue_mirror_refresh(void *map, int *key, struct bpf_timer *timer)
 {
 	u32 i, n = mirror_nr;
-	u64 gtid, k;
+	u64 gtid;
 
 	/* The kept ones move to the front; the cursor lives in memory, where
 	 * the verifier need not follow each value it takes. */
@@ -165,15 +172,10 @@ static int runqueue_mirror_refresh(void *map, int *key, struct bpf_timer *timer)
 		if (i >= GH_RQ_MIRROR_MAX)
 			break;
 		gtid = mirror_gtids[i];
-		if (!still_queued(gtid)) {
+		if (still_queued(gtid))
+			mirror_list(gtid);
+		else
 			bpf_map_delete_elem(&runqueue, &gtid);
-			continue;
-		}
-		k = mirror_nr;
-		if (k < GH_RQ_MIRROR_MAX) {
-			mirror_gtids[k] = gtid;
-			mirror_nr = k + 1;
-		}
 	}
 	rq_mirror_add(GH_DSQ_AGENT);
 	rq_mirror_add(GH_DSQ_BPF);
